@@ -1,0 +1,28 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not DATA.exists(): pytest.skip(f"dev data not found at {DATA}")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    d = Path(os.environ.get("RLKD_ARTIFACTS", ROOT / "artifacts"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d

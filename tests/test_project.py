@@ -1,0 +1,80 @@
+"""The project's own consistency: notebooks exported and clean, README generated, README commands work."""
+import json, os, re, shutil, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _readme_block(marker: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    m = re.search(rf"<!-- {marker} -->\s*```(?:bash|sh)?\n(.*?)```", text, re.S)
+    assert m, f"README.md has no <!-- {marker} --> block"
+    return m.group(1).strip()
+
+
+def test_library_matches_notebooks(tmp_path):
+    "nbdev-export of a copy of nbs/ reproduces rlkd_nb/ byte for byte: nobody edited the library by hand."
+    shutil.copytree(ROOT / "nbs", tmp_path / "nbs")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    (tmp_path / "rlkd_nb").mkdir()
+    shutil.copy(ROOT / "rlkd_nb" / "__init__.py", tmp_path / "rlkd_nb")
+    subprocess.run([str(BIN / "nbdev-export")], cwd=tmp_path, check=True, capture_output=True)
+    ours = {p.relative_to(ROOT / "rlkd_nb"): p.read_text() for p in (ROOT / "rlkd_nb").rglob("*.py")}
+    theirs = {p.relative_to(tmp_path / "rlkd_nb"): p.read_text() for p in (tmp_path / "rlkd_nb").rglob("*.py")}
+    assert set(theirs) <= set(ours), f"exported but not committed: {set(theirs) - set(ours)}"
+    stale = [str(k) for k, v in theirs.items() if ours[k] != v]
+    assert not stale, f"rlkd_nb/ differs from its notebooks: {stale}"
+
+
+def test_notebooks_are_clean(tmp_path):
+    "nbdev-clean changes nothing: no outputs' execution counts or stray metadata are committed."
+    nbs = sorted((ROOT / "nbs").glob("*.ipynb")) + sorted((ROOT / "tutorials").glob("*.ipynb"))
+    assert nbs
+    for nb in nbs:
+        cp = tmp_path / nb.name
+        shutil.copy(nb, cp)
+        subprocess.run([str(BIN / "nbdev-clean"), "--fname", str(cp)], cwd=ROOT, check=True, capture_output=True)
+        assert json.loads(cp.read_text()) == json.loads(nb.read_text()), f"{nb.name} is not nbdev-clean"
+
+
+def test_readme_is_generated_from_index():
+    r = subprocess.run([sys.executable, str(ROOT / ".ci" / "make_readme.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    "`.ci/run` reads its command from the README, so the two cannot drift apart."
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "test-command" in ci
+    cmd = _readme_block("test-command")
+    assert "pytest" in cmd and "torch==" in cmd
+
+
+def test_notebooks_run():
+    "Every notebook's fast cells run (nbdev-test skips cells flagged slow/gpu/notest)."
+    r = subprocess.run([str(BIN / "nbdev-test"), "--n-workers", "1"], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+
+
+@pytest.mark.slow
+def test_readme_first_command_in_fresh_venv(tmp_path):
+    "The README's first command, verbatim, in a brand-new virtual environment with nothing installed."
+    cmd = _readme_block("install-command")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
+    env["VIRTUAL_ENV"] = str(venv)
+    work = tmp_path / "clone"
+    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", "artifacts", "*.egg-info", "__pycache__", ".git", "outputs"))
+    r = subprocess.run(["bash", "-c", f"set -eo pipefail; {cmd}"], cwd=work, env=env, capture_output=True, text=True, timeout=3000)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    assert "torch" in subprocess.run([str(venv / "bin" / "pip"), "list"], capture_output=True, text=True).stdout
+    tv = subprocess.run([str(venv / "bin" / "python"), "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout
+    assert "+cpu" in tv or "cu" not in tv, f"a CUDA torch was installed on a CPU machine: {tv}"
+    # the first command's main job leaves its report behind
+    reports = list(work.rglob("report.html")) + list(work.rglob("*.jsonl"))
+    assert reports, "the first README command produced no output file"
