@@ -1,0 +1,134 @@
+"""A real browser renders the viewer's pages: headless Chromium screenshots at 1280 px, kept as test artifacts.
+
+Screenshots go to $RLKD_ARTIFACTS (default: artifacts/ at the project root, git-ignored).
+Skipped, with the reason, when no Chromium is installed (Debian: `apt-get install -y chromium`).
+"""
+import os, shutil, subprocess, tempfile
+from pathlib import Path
+
+import pytest
+
+from rlkd_nb.core import Step, Structure
+from rlkd_nb.viz import render_page, render_pair, wrap_page
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH, HEIGHT = 1280, 2000
+
+
+def _chromium():
+    for name in (os.environ.get("RLKD_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if name and shutil.which(name): return shutil.which(name)
+    return None
+
+
+CHROMIUM = _chromium()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium found (apt-get install -y chromium, or set RLKD_CHROMIUM)")
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    d = Path(os.environ.get("RLKD_ARTIFACTS", ROOT / "artifacts"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def screenshot(html: str, png: Path, height: int = HEIGHT):
+    "Write `html` beside `png` and screenshot it with headless Chromium at WIDTH x height."
+    page = png.with_suffix(".html")
+    page.write_text(html, encoding="utf-8")
+    if png.exists(): png.unlink()
+    with tempfile.TemporaryDirectory() as prof:
+        r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-component-update", "--no-first-run", "--hide-scrollbars", f"--user-data-dir={prof}",
+                            f"--window-size={WIDTH},{height}", f"--screenshot={png}", page.resolve().as_uri()],
+                           capture_output=True, text=True, timeout=120)
+    assert png.exists(), f"chromium wrote no screenshot (rc {r.returncode}): {r.stderr[-800:]}"
+    from PIL import Image
+    return Image.open(png).convert("RGB")
+
+
+def pixels(img):
+    "Counts of non-white and dark (text) pixels."
+    g = img.convert("L")
+    hist = g.histogram()
+    return sum(hist[:245]), sum(hist[:90])
+
+
+def right_margin_is_clear(img, px: int = 14) -> bool:
+    "True when nothing paints into the page's right margin (no horizontal overflow)."
+    strip = img.crop((img.width - px, 0, img.width, img.height)).convert("L")
+    return min(strip.tobytes()) >= 235
+
+
+def _records():
+    from rlkd_nb.data import load_builtin
+    recs = []
+    for r in load_builtin(n=3, seed=1):
+        t = Structure.from_dict(r["structure"])
+        drifted = Structure([Step(s.meta, s.subproblem, s.answer) for s in t.steps])
+        if len(drifted) > 1: drifted.steps[1] = Step("Try guessing from the units instead.", "What unit is the answer in?", "dollars")
+        halved = Structure([Step(s.meta, s.subproblem + " exactly", s.answer) for s in t.steps])
+        recs.append({"problem": r["problem"], "structure": r["structure"],
+                     "students": [t.to_dict(), drifted.to_dict(), halved.to_dict(), r["teacher_trace"], "I don't know. <script>alert(1)</script>"],
+                     "accuracy": [1, 0, 1, 1, 0]})
+    return recs
+
+
+def test_group_page_renders(artifacts):
+    html = render_page(_records(), title="RLKD viewer — browser check", judge="lexical", open_first=True)
+    img = screenshot(html, artifacts / "viz_group_page.png")
+    assert img.size == (WIDTH, HEIGHT)
+    ink, dark = pixels(img)
+    assert ink > 0.05 * WIDTH * HEIGHT, "page looks blank"
+    assert dark > 0.002 * WIDTH * HEIGHT, "no readable text found"
+    # the status colours of the badges and tree are drawn (full match green, gate red)
+    raw = img.resize((WIDTH // 2, HEIGHT // 2)).tobytes()
+    colours = set(zip(raw[0::3], raw[1::3], raw[2::3]))
+    near = lambda c, ref: all(abs(a - b) < 30 for a, b in zip(c, ref))
+    assert any(near(c, (0x1a, 0x7f, 0x37)) for c in colours), "no full-match green"
+    assert any(near(c, (0xcf, 0x22, 0x2e)) for c in colours), "no gate red"
+    assert right_margin_is_clear(img)
+
+
+def test_stress_page_keeps_layout(artifacts):
+    t60 = Structure([Step(f"Plan step {i}: decide what to compute next.", f"What is intermediate quantity number {i}?", str(i * 7)) for i in range(60)], final="413")
+    s5 = Structure([Step(t60[i].meta, t60[i].subproblem, t60[i].answer) for i in range(5)], final="28")
+    s5.steps[2] = Step("word " * 300, "A" * 3000, "9" * 500)          # very long meta, long unbroken strings
+    s5.steps[3].meta = "Z" * 2000
+    body = lambda open_steps: (
+        render_pair(t60, s5, judge="lexical", title="60-step teacher vs 5-step student, long steps", css=False, open_steps=open_steps)
+        + render_pair(Structure(), Structure(), judge="lexical", title="both empty", css=False)
+        + render_pair(t60, Structure(warnings=["no GSRM step tags found"]), judge="lexical", title="empty student", css=False))
+    img = screenshot(wrap_page(body(True), "stress"), artifacts / "viz_stress_page.png")
+    assert img.size == (WIDTH, HEIGHT)
+    ink, dark = pixels(img)
+    assert ink > 0.05 * WIDTH * HEIGHT and dark > 0.002 * WIDTH * HEIGHT
+    assert right_margin_is_clear(img), "long unbroken text overflowed the 1280 px layout"
+    # the default (closed) state: the unpaired tail folds, empty structures show placeholders
+    img2 = screenshot(wrap_page(body(False), "stress, closed"), artifacts / "viz_stress_closed.png")
+    assert right_margin_is_clear(img2) and pixels(img2)[1] > 0.002 * WIDTH * HEIGHT
+
+
+R1 = ROOT.parent / "shared" / "data" / "r1_traces" / "dev.jsonl"
+
+
+@pytest.mark.skipif(not R1.exists(), reason="dev data ../shared/data/r1_traces not present")
+def test_real_traces_group_page(artifacts):
+    """Real R1 traces: one correct trace as the teacher, the other traces of the same problem as raw student completions."""
+    import json
+    from rlkd_nb.gsrm import get_gsrm
+    recs = [json.loads(l) for l in R1.read_text().splitlines() if l.strip()]
+    by = {}
+    for r in recs: by.setdefault(r["problem"], []).append(r)
+    groups = [v for v in by.values() if len(v) >= 4][:2]
+    g = get_gsrm("heuristic")
+    page_recs = []
+    for v in groups:
+        v = sorted(v, key=lambda r: not r["id"].endswith(".correct"))
+        page_recs.append({"problem": v[0]["problem"], "structure": g.extract(v[0]["problem"], v[0]["trace"]).to_dict(),
+                          "students": [r["trace"] for r in v[1:]], "labels": ["-".join(r["id"].split(".")[1].split("-")[-2:]) + (" ✓" if r["id"].endswith(".correct") else " ✗") for r in v[1:]],
+                          "accuracy": [float(r["id"].endswith(".correct")) for r in v[1:]]})
+    html = render_page(page_recs, title="R1 traces: teacher path and sample branches", judge="lexical", open_first=True)
+    img = screenshot(html, artifacts / "viz_r1_traces.png")
+    ink, dark = pixels(img)
+    assert ink > 0.05 * WIDTH * HEIGHT and dark > 0.002 * WIDTH * HEIGHT and right_margin_is_clear(img)
