@@ -1,0 +1,448 @@
+"Tests of rlkd_nb.reward: the structure reward against a sequential reference, judges, outcome rewards, RLKDReward, CLI."
+import json, math, random, subprocess, sys
+
+import pytest
+
+from rlkd_nb.core import Step, Structure
+from rlkd_nb.reward import (AnswerJudge, CompositeJudge, EmbeddingJudge, ExactJudge, Judge, LexicalJudge, LLMJudge,
+                            RLKDReward, RewardResult, accuracy_reward, add_teacher_structures, answers_equal,
+                            format_reward, get_judge, rlkd_reward_set, score_json, structure_reward,
+                            structure_reward_batch, tag_count_reward, token_f1)
+
+
+def st(*rows):
+    return Structure([Step(*r) for r in rows])
+
+
+class CountingJudge(Judge):
+    "Exact judge that records every question it is asked."
+    name = "counting"
+    def __init__(self, pairwise=True):
+        super().__init__()
+        self.pairwise = pairwise
+        self.asked = []
+        self.inner = ExactJudge()
+    def _compare(self, pairs):
+        self.asked += list(pairs)
+        return self.inner._compare(pairs)
+
+
+# ---------------------------------------------------------------- reference implementation (official algorithm)
+
+def reference_reward(teacher, student, judge, mode="paper"):
+    "Plain sequential implementation of the official algorithm: one judge call per decision."
+    T, S = list(teacher), list(student)
+    K = min(len(T), len(S))
+    calls = 0
+    scores, metas, gate = [], [], None
+    for k in range(K):                                    # 1. meta gate with the prefix rule
+        if k > 0 and scores[k - 1] == 0:
+            scores.append(0.0); metas.append(None); continue
+        (m, _), = judge.compare([(T[k].meta, S[k].meta, "meta")]); calls += 1
+        metas.append(m)
+        scores.append(1.0 if m else 0.0)
+        if not m and gate is None: gate = k
+    subs, anss = [None] * K, [None] * K
+    for k in range(K):                                    # 2. sub-problem
+        if scores[k] != 0:
+            (m, _), = judge.compare([(T[k].subproblem, S[k].subproblem, "subproblem")]); calls += 1
+            subs[k] = m
+            if not m: scores[k] *= 0.5
+    for k in range(K):                                    # 3. answer
+        if scores[k] != 0:
+            (m, _), = judge.compare([(T[k].answer, S[k].answer, "answer")]); calls += 1
+            anss[k] = m
+            if not m: scores[k] *= 0.5
+    raw = sum(scores)                                     # 4. plain sum
+    total = raw / len(T) if mode == "normalized" and T else (0.0 if mode == "normalized" else raw)
+    return dict(total=total, raw=raw, scores=scores, metas=metas, subs=subs, anss=anss, gate=gate, calls=calls)
+
+
+def random_structure(rng, max_steps=8):
+    vocab_m, vocab_q, vocab_a = ["plan A", "plan B", "Plan a."], ["q1", "q2", "Q1?"], ["1", "2", "2."]
+    return Structure([Step(rng.choice(vocab_m), rng.choice(vocab_q), rng.choice(vocab_a))
+                      for _ in range(rng.randint(0, max_steps))])
+
+
+@pytest.mark.parametrize("strategy", ["speculative", "rounds"])
+@pytest.mark.parametrize("mode", ["paper", "normalized"])
+def test_batched_equals_sequential_reference(strategy, mode):
+    rng = random.Random(1234)
+    pairs = [(random_structure(rng), random_structure(rng)) for _ in range(1200)]
+    judge = ExactJudge()
+    got = structure_reward_batch(pairs, judge, mode=mode, strategy=strategy)
+    for (t, s), r in zip(pairs, got):
+        ref = reference_reward(t, s, ExactJudge(), mode)
+        assert math.isclose(r.total, ref["total"]) and math.isclose(r.raw, ref["raw"])
+        assert r.gate_index == ref["gate"]
+        assert r.judge_calls == ref["calls"]
+        assert [v.score for v in r.steps] == ref["scores"]
+        assert [v.meta_match for v in r.steps] == ref["metas"]
+        assert [v.subproblem_match for v in r.steps] == ref["subs"]
+        assert [v.answer_match for v in r.steps] == ref["anss"]
+        assert (r.n_teacher, r.n_student, len(r.steps)) == (len(t), len(s), min(len(t), len(s)))
+    # the random pairs cover every case: gates, no gate, empty sides, every step score
+    assert {r.gate_index is None for r in got} == {True, False}
+    assert {v.score for r in got for v in r.steps} == {0.0, 0.25, 0.5, 1.0}
+    assert any(r.n_teacher == 0 for r in got) and any(r.n_student > r.n_teacher for r in got)
+    if strategy == "rounds":   # asks exactly the official questions, no more
+        assert judge.n_decisions == sum(r.judge_calls for r in got)
+    else:                      # two batched calls for the whole batch
+        assert judge.n_batches == 2
+
+
+# ---------------------------------------------------------------- hand-computed totals
+
+TEACHER = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "9"),
+             ("Turn eggs into money.", "How much does she make?", "18"),
+             ("Check the price per egg.", "What is the price per egg?", "2"),
+             ("Add a week.", "How much per week?", "126"),
+             ("Conclude.", "What is the final answer?", "18"))
+STUDENT = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "10"),
+             ("Turn eggs into money.", "What is her weekly income?", "18"),
+             ("Count the muffins.", "How many muffins?", "4"),
+             ("Add a week.", "How much per week?", "126"))
+
+
+def test_worked_example_of_the_method():
+    r = structure_reward(TEACHER, STUDENT, judge="exact")
+    assert r.total == 1.0 and r.mode == "paper" and r.raw == 1.0
+    assert [v.score for v in r.steps] == [0.5, 0.5, 0.0, 0.0]
+    assert r.gate_index == 2 and (r.n_teacher, r.n_student) == (5, 4)
+    assert r.judge_calls == 3 + 2 * 2
+    assert [v.gated for v in r.steps] == [False, False, False, True]
+    assert r.steps[0].answer_match is False and r.steps[1].subproblem_match is False
+    n = structure_reward(TEACHER, STUDENT, judge="exact", mode="normalized")
+    assert n.total == pytest.approx(1.0 / 5) and n.raw == 1.0 and n.normalized == pytest.approx(0.2)
+
+
+def test_first_step_mismatch_scores_zero():
+    s = st(("Something else entirely.", "How many eggs does Janet sell?", "9"), *[(x.meta, x.subproblem, x.answer) for x in TEACHER.steps[1:]])
+    for mode in ("paper", "normalized"):
+        r = structure_reward(TEACHER, s, judge="exact", mode=mode)
+        assert r.total == 0.0 and r.gate_index == 0 and r.judge_calls == 1
+        assert [v.gated for v in r.steps] == [False, True, True, True, True]
+        assert all(v.meta_match is None for v in r.steps[1:])
+
+
+def test_student_longer_than_teacher():
+    t = st(("a", "q1", "1"), ("b", "q2", "2"))
+    s = st(("a", "q1", "1"), ("b", "q2", "3"), ("c", "q3", "3"), ("d", "q4", "4"))
+    r = structure_reward(t, s, judge="exact")
+    assert r.total == 1.5 and len(r.steps) == 2 and r.gate_index is None and r.judge_calls == 6
+    assert structure_reward(t, s, judge="exact", mode="normalized").total == pytest.approx(0.75)
+
+
+def test_empty_teacher_or_student():
+    j = CountingJudge()
+    for t, s in [(Structure(), TEACHER), (TEACHER, Structure()), (Structure(), Structure()), ("", "no tags at all")]:
+        for mode in ("paper", "normalized"):
+            r = structure_reward(t, s, judge=j, mode=mode)
+            assert r.total == 0.0 and r.steps == [] and r.judge_calls == 0 and r.gate_index is None
+    assert j.asked == []
+
+
+def test_answers_equal_but_written_differently():
+    t, s = st(("m", "q", "1/2")), st(("m", "q", "0.5"))
+    mixed = CompositeJudge({"meta": "exact", "subproblem": "exact", "answer": "answer"})
+    assert structure_reward(t, s, judge=mixed).total == 1.0
+    assert structure_reward(t, s, judge="exact").total == 0.5       # the exact judge sees two different strings
+    assert answers_equal(r"\frac{1}{2}", "0.5") and answers_equal("$1,200", "1200") and not answers_equal("2", "3")
+
+
+@pytest.mark.parametrize("pairwise", [True, False])
+def test_no_judge_call_after_the_gate(pairwise):
+    j = CountingJudge(pairwise=pairwise)
+    r = structure_reward(TEACHER, STUDENT, judge=j, strategy="rounds")
+    asked_meta = [t for t, s, f in j.asked if f == "meta"]
+    assert asked_meta == [x.meta for x in TEACHER.steps[:3]]                       # the 4th meta is never asked
+    assert [t for t, s, f in j.asked if f == "subproblem"] == [x.subproblem for x in TEACHER.steps[:2]]
+    assert [t for t, s, f in j.asked if f == "answer"] == [x.answer for x in TEACHER.steps[:2]]
+    assert r.judge_calls == len(j.asked) == 7
+    # auto picks rounds for a non-pairwise judge (e.g. the LLM judge): no extra questions
+    j2 = CountingJudge(pairwise=pairwise)
+    r2 = structure_reward(TEACHER, STUDENT, judge=j2)
+    assert r2.judge_calls == 7 and r2.total == 1.0
+    assert len(j2.asked) == (8 if pairwise else 7)   # speculative: the 4th meta is computed but not counted
+
+
+def test_result_display_and_dict(monkeypatch):
+    import rlkd_nb.reward as rw
+    monkeypatch.setattr(rw, "_RESULT_RENDERER", None)        # the plain table (rlkd_nb.viz may have registered its own)
+    r = structure_reward(TEACHER, STUDENT, judge="exact")
+    h = r._repr_html_()
+    assert h.count("<tr") == 1 + 4 and "total (paper): 1" in h and "gate: step 3" in h
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["steps"][3]["gated"] is True and d["normalized"] == pytest.approx(0.2)
+    assert set(score_json(r)) == {"total", "mode", "gate_index", "n_teacher", "n_student", "judge_calls", "steps"}
+    rw.set_result_renderer(lambda res: f"<b>custom {res.total}</b>")
+    try: assert r._repr_html_() == "<b>custom 1.0</b>"
+    finally: rw.set_result_renderer(None)
+
+
+def test_inputs_in_every_form():
+    r1 = structure_reward(TEACHER.to_json(), STUDENT.to_text(), judge="exact")
+    r2 = structure_reward(TEACHER.to_dict(), STUDENT.to_dict()["steps"], judge="exact")
+    assert r1.total == r2.total == 1.0
+    with pytest.raises(ValueError, match="mode must be"):
+        structure_reward(TEACHER, STUDENT, judge="exact", mode="mean")
+    with pytest.raises(ValueError, match="unknown judge"):
+        structure_reward(TEACHER, STUDENT, judge="oracle")
+
+
+# ---------------------------------------------------------------- judges
+
+def test_exact_and_lexical_judges():
+    j = ExactJudge()
+    assert j.compare([("  The Answer. ", "the   answer", "answer"), ("a", "b", "meta"), ("", "", "meta")]) == [(True, 1.0), (False, 0.0), (False, 0.0)]
+    assert (j.n_decisions, j.n_batches) == (3, 1)
+    assert token_f1("how many eggs", "how many eggs") == 1.0 and token_f1("a b", "c d") == 0.0
+    lj = LexicalJudge(threshold=0.5)
+    (m1, s1), (m2, s2) = lj.compare([("How many eggs are left?", "How many eggs remain left?", "subproblem"),
+                                     ("How many eggs are left?", "What is the price?", "subproblem")])
+    assert m1 and not m2 and s1 > s2
+    with pytest.raises(ValueError, match="unknown field"):
+        j.compare([("a", "a", "questions")])
+
+
+def test_embedding_judge_batches_and_caches():
+    e = EmbeddingJudge()
+    res = e.compare([("How many eggs does Janet sell?", "How many eggs does Janet sell per day?", "subproblem"),
+                     ("How many eggs does Janet sell?", "What is the capital of France?", "subproblem"),
+                     ("Find the eggs left to sell.", "Work out how many eggs remain to be sold.", "meta")])
+    assert [m for m, _ in res] == [True, False, True] and e.forward_passes == 1
+    e.compare([("How many eggs does Janet sell?", "Find the eggs left to sell.", "meta")])
+    assert e.forward_passes == 1                                    # all cached
+    small = EmbeddingJudge(cache_size=2)
+    small.embed(["a", "b", "c"])
+    assert list(small.cache) == ["b", "c"]
+
+
+def test_answer_judge():
+    a = AnswerJudge()
+    assert [m for m, _ in a.compare([("1/2", "0.5", "answer"), ("$18", "18 dollars", "answer"), ("120,000", "120000", "answer"),
+                                     ("9", "10", "answer"), ("Paris", "paris.", "answer"), ("x^2", "x*x", "answer"),
+                                     ("50%", "0.5", "answer"), ("dog", "god", "answer")])] == \
+           [True, True, True, False, True, True, True, False]
+
+
+def test_llm_judge_on_a_tiny_model():
+    from rlkd_nb.models import tiny_model
+    j = LLMJudge(*tiny_model())
+    pairs = [("How many eggs?", "How many eggs?", "subproblem"), ("9", "a much longer answer than the other one", "answer"),
+             ("plan", "plan", "meta")]
+    res = j.compare(pairs)
+    assert j.forward_passes == 1 and all(0.0 <= s <= 1.0 for _, s in res)
+    alone = [j.compare([p])[0][1] for p in pairs]
+    assert alone == pytest.approx([s for _, s in res], abs=1e-4)      # left padding does not change a verdict
+    assert all((s >= 0.5) == m for m, s in res)
+    g = LLMJudge(*tiny_model(), mode="generate")
+    gres = g.compare(pairs)
+    assert all(s in (0.0, 1.0) for _, s in gres) and g.unparsed <= len(pairs)
+    with pytest.raises(ValueError):
+        LLMJudge(*tiny_model(), mode="sample")
+
+
+def test_composite_routes_by_field_and_shares_judges():
+    e = ExactJudge()
+    c = CompositeJudge({"meta": e, "subproblem": e, "answer": AnswerJudge()})
+    res = c.compare([("a", "a", "meta"), ("q", "Q", "subproblem"), ("1/2", "0.5", "answer")])
+    assert [m for m, _ in res] == [True, True, True] and e.n_batches == 1 and e.n_decisions == 2
+    with pytest.raises(ValueError, match="no judge"):
+        CompositeJudge({"meta": e})
+    assert isinstance(get_judge(), CompositeJudge) and get_judge(e) is e
+
+
+# ---------------------------------------------------------------- outcome rewards
+
+GOOD = "<think>\nShe sells 9 eggs at $2.\n</think>\n<answer>\nThe answer is \\boxed{18}\n</answer>"
+
+
+def test_accuracy_reward():
+    comps = [GOOD, "work\n#### 18", "<answer>\n17\n</answer>", "nothing here", "\\boxed{\\frac{1}{2}}", "\\boxed{0.5}"]
+    assert accuracy_reward(comps, answer=["18", "18", "18", "18", "0.5", "\\frac12"]) == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0]
+    chat = [[{"role": "assistant", "content": GOOD}]]
+    assert accuracy_reward(chat, answer=["Janet sells 9.\n#### 18"]) == [1.0]
+    assert accuracy_reward(chat, answer=["no number"]) == [None]
+    with pytest.raises(ValueError, match="answer"):
+        accuracy_reward([GOOD])
+
+
+def test_format_and_tag_count_rewards():
+    chat = [{"role": "assistant", "content": GOOD}]
+    assert format_reward([GOOD, chat, "<think>\nx\n</think>\n18", "<think>x</think><answer>1</answer>"]) == [1.0, 1.0, 0.0, 0.0]
+    assert tag_count_reward([GOOD, "<think>\nx\n</think>\n", "none", GOOD + GOOD]) == [1.0, 0.5, 0.0, 0.0]
+
+
+# ---------------------------------------------------------------- RLKDReward
+
+class LineGSRM:
+    "Each line `question? answer` is one step; counts its calls."
+    name = "lines"
+    def __init__(self, fail_on=None): self.calls, self.fail_on = 0, fail_on
+    def extract(self, problem, reasoning):
+        if self.fail_on and self.fail_on in reasoning: raise RuntimeError("boom")
+        return Structure([Step(f"Next: {q.strip()}", q.strip() + "?", a.strip())
+                          for q, a in (l.split("?", 1) for l in reasoning.splitlines() if "?" in l)])
+    def extract_batch(self, problems, reasonings):
+        self.calls += 1
+        return [self.extract(p, r) for p, r in zip(problems, reasonings)]
+
+
+TRACE = "How many eggs are sold? 9\nHow much money? 18\n</think>\nSo 18."
+TEACH = LineGSRM().extract("", TRACE.split("</think>")[0]).to_json()
+
+
+def trl_kwargs(n, logged, metrics, **cols):
+    "What TRL 1.x passes to a reward function besides prompts/completions."
+    return dict(completion_ids=[[0]] * n, trainer_state=None, log_extra=lambda c, v: logged.__setitem__(c, v),
+                log_metric=lambda k, v: metrics.__setitem__(k, v), **cols)
+
+
+def test_rlkd_reward_scores_a_batch_and_logs():
+    rf = RLKDReward(gsrm=LineGSRM(), judge="exact")
+    comps = ["<think>\nHow many eggs are sold? 9\nHow much money? 18\n</think>\n\\boxed{18}",
+             [{"role": "assistant", "content": "How many eggs are sold? 10\nWhat is the weekly pay? 126"}],
+             "How many eggs are sold? 9", "no structure at all"]
+    logged, metrics = {}, {}
+    out = rf(prompts=["p"] * 4, completions=comps, **trl_kwargs(4, logged, metrics, teacher_structure=[TEACH] * 4, problem=["p"] * 4))
+    assert out == [2.0, 0.5, 1.0, 0.0]
+    assert rf.__name__ == "structure_reward"
+    assert all(len(v) == 4 for v in logged.values())
+    assert logged["rlkd_gate_index"] == [None, 1, None, None] and logged["rlkd_n_student_steps"] == [2, 2, 1, 0]
+    assert metrics["rlkd/meta_match_rate"] == pytest.approx(0.8) and metrics["rlkd/failures"] == 0
+    assert metrics["rlkd/answer_match_rate"] == pytest.approx(3 / 4)
+    norm = RLKDReward(gsrm=LineGSRM(), judge="exact", mode="normalized")
+    assert norm(comps, teacher_structure=[TEACH] * 4) == [1.0, 0.25, 0.5, 0.0]
+
+
+def test_rlkd_reward_never_raises():
+    class BadJudge(Judge):
+        name = "bad"
+        def _compare(self, pairs): raise RuntimeError("judge server down")
+    comps = ["How many eggs are sold? 9", "BOOM? 1"]
+    logged, metrics = {}, {}
+    rf = RLKDReward(gsrm=LineGSRM(fail_on="BOOM"), judge="exact")
+    out = rf(comps, **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH, "{not json"]))
+    assert out == [1.0, 0.0] and metrics["rlkd/failures"] == 1
+    assert logged["rlkd_failure"][0] is None and logged["rlkd_failure"][1].startswith("gsrm")
+    out = rf(comps, **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH, {"steps": [{"meta": 1}]}]))
+    assert out == [1.0, 0.0] and logged["rlkd_failure"][1].startswith("teacher")
+    assert rf(comps) == [0.0, 0.0]                                             # no teacher column
+    rb = RLKDReward(gsrm=LineGSRM(), judge=BadJudge())
+    assert rb(comps, **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH] * 2)) == [0.0, 0.0]
+    assert rb.failures["judge"] == 2 and metrics["rlkd/failures"] == 2
+    assert rf.failures == {"gsrm": 1, "teacher": 1, "missing_column": 2}
+
+
+def test_rlkd_reward_with_the_heuristic_gsrm():
+    from rlkd_nb.gsrm import HeuristicGSRM
+    sol = ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n"
+           "She makes 9 * 2 = $<<9*2=18>>18 every day at the farmer's market.\n#### 18")
+    q = "Janet's ducks lay 16 eggs per day. She eats three and bakes with four. She sells the rest at $2 each. How much does she make?"
+    rows = add_teacher_structures([{"problem": q, "teacher_trace": sol, "answer": "18"}])
+    rf = RLKDReward(judge="exact")
+    same = "<think>\n" + sol.split("####")[0] + "</think>\n<answer>\n\\boxed{18}\n</answer>"
+    out = rf([same, "I don't know."], teacher_structure=[rows[0]["teacher_structure"]] * 2, problem=[q] * 2)
+    assert out[0] == pytest.approx(len(Structure.from_json(rows[0]["teacher_structure"]))) and out[0] >= 2
+    assert out[1] == 0.0
+
+
+def test_add_teacher_structures_list_and_dataset():
+    datasets = pytest.importorskip("datasets")
+    g = LineGSRM()
+    rows = [{"problem": "p", "teacher_trace": TRACE, "answer": "18"}, {"problem": "p2", "teacher_trace": "What? 1", "answer": "1"}]
+    out = add_teacher_structures(rows, gsrm=g)
+    assert g.calls == 1 and "teacher_structure" not in rows[0]
+    assert [len(Structure.from_json(r["teacher_structure"])) for r in out] == [2, 1]
+    again = add_teacher_structures(out, gsrm=g)
+    assert g.calls == 1 and again == out                                   # filled rows are not recomputed
+    ds = add_teacher_structures(datasets.Dataset.from_list(rows), gsrm=g)
+    assert g.calls == 2 and ds["teacher_structure"] == [r["teacher_structure"] for r in out]
+    ds2 = add_teacher_structures(ds, gsrm=g, overwrite=True)
+    assert g.calls == 3 and ds2.column_names.count("teacher_structure") == 1
+    src = [{"structure": Structure.from_json(TEACH).to_dict()}]
+    assert add_teacher_structures(src, source_column="structure")[0]["teacher_structure"] == Structure.from_json(TEACH).to_json()
+    with pytest.raises(KeyError, match="teacher_trace"):
+        add_teacher_structures([{"problem": "x"}], gsrm=g)
+
+
+def test_rlkd_reward_set():
+    for mode, name in [("paper", "structure_reward"), ("normalized", "structure_reward_normalized")]:
+        funcs, weights = rlkd_reward_set(mode)
+        assert weights == [15.0, 10.0, 10.0, 15.0]
+        assert [f.__name__ for f in funcs] == ["accuracy_reward", "format_reward", "tag_count_reward", name]
+        assert funcs[3].mode == mode
+    with pytest.raises(ValueError):
+        rlkd_reward_set("sum")
+
+
+# ---------------------------------------------------------------- CLI
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "t.json").write_text(TEACHER.to_json())
+    (tmp_path / "s.txt").write_text(STUDENT.to_text())
+    (tmp_path / "bad.json").write_text('{"steps": [{"meta": "m"}]}')
+    (tmp_path / "broken.json").write_text('{"steps": [')
+    return tmp_path
+
+
+def test_cli_json(files, capsys):
+    from rlkd_nb.cli import main
+    rc = main(["score", "--teacher", str(files / "t.json"), "--student", str(files / "s.txt"), "--judge", "exact", "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0 and out.count("\n") == 1
+    d = json.loads(out)
+    assert list(d) == ["total", "mode", "gate_index", "n_teacher", "n_student", "judge_calls", "steps"]
+    assert (d["total"], d["mode"], d["gate_index"], d["n_teacher"], d["n_student"], d["judge_calls"]) == (1.0, "paper", 2, 5, 4, 7)
+    assert d["steps"][3] == {"meta_match": None, "subproblem_match": None, "answer_match": None, "score": 0.0}
+    rc = main(["score", "--teacher", str(files / "t.json"), "--student", str(files / "s.txt"), "--judge", "lexical", "--mode", "normalized"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "total (normalized)" in out and out.splitlines()[0].split()[:2] == ["step", "meta"]
+
+
+@pytest.mark.parametrize("teacher,msg", [("missing.json", "teacher file not found"), ("bad.json", "missing 'subproblem'"),
+                                         ("broken.json", "does not parse")])
+def test_cli_errors(files, capsys, teacher, msg):
+    from rlkd_nb.cli import main
+    rc = main(["score", "--teacher", str(files / teacher), "--student", str(files / "s.txt"), "--judge", "exact"])
+    err = capsys.readouterr().err
+    assert rc == 2 and msg in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_subprocess(files):
+    from pathlib import Path
+    exe = Path(sys.executable).parent / "rlkd"
+    if not exe.exists(): pytest.skip("the rlkd console script is not installed")
+    p = subprocess.run([str(exe), "score", "--teacher", str(files / "t.json"), "--student",
+                        str(files / "t.json"), "--judge", "exact", "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["total"] == 5.0
+
+
+# ---------------------------------------------------------------- inside TRL's GRPOTrainer
+
+@pytest.mark.slow   # ~25 s on an idle 2-core machine (TRL import + one step)
+def test_reward_set_inside_grpo_trainer(tmp_path):
+    "One GRPO step on a tiny model: TRL calls every reward, and RLKDReward's columns and metrics reach TRL's logs."
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+    from rlkd_nb.models import tiny_model
+    model, tok = tiny_model()
+    rows = [{"prompt": [{"role": "user", "content": "Eggs?"}], "problem": "Eggs?", "answer": "18", "teacher_trace": TRACE}] * 2
+    ds = Dataset.from_list(add_teacher_structures(rows, gsrm=LineGSRM()))
+    funcs, weights = rlkd_reward_set(gsrm=LineGSRM(), judge="exact")
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, num_generations=2, max_completion_length=8,
+                      max_steps=1, use_cpu=True, bf16=False, report_to=[], logging_steps=1, save_strategy="no",
+                      reward_weights=weights)
+    tr = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=ds, processing_class=tok)
+    tr.train()
+    assert tr.state.global_step == 1
+    extra = tr._logs["extra"]
+    assert {"rlkd_gate_index", "rlkd_student_steps", "rlkd_teacher_structure", "rlkd_failure"} <= set(extra)
+    assert all(len(v) == 2 for k, v in extra.items() if k.startswith("rlkd_"))
+    assert list(extra["rlkd_failure"]) == [None, None]
+    logged = {k for h in tr.state.log_history for k in h}
+    assert "rlkd/meta_match_rate" in logged and "rewards/structure_reward/mean" in logged
+    assert funcs[3].n_scored == 2 and not funcs[3].failures
