@@ -276,13 +276,16 @@ def _is_gsm(text: str) -> bool:
     if _GSM_FINAL_RE.search(text): return True
     return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text, re.I)
 
+# a closing "The answer is 18." restates the result: it is the final answer, not a step
+_GSM_ANSWER_LINE_RE = re.compile(r"^\s*(?:so,?\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is\s*:?|:)\s*\$?(-?[\d,]*\.?\d+)\s*\.?\s*$", re.I)
+
 def extract_gsm8k(reasoning: str, offset: int = 0) -> Structure:
     "Steps of a GSM8K-style solution: one per non-empty line; the `####` line is the final answer."
     lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]+", reasoning)]
     final = ""
     body = []
     for pos, line in lines:
-        fm = _GSM_FINAL_RE.match(line)
+        fm = _GSM_FINAL_RE.match(line) or _GSM_ANSWER_LINE_RE.match(line)
         if fm: final = fm.group(1).replace(",", "").strip(); continue
         if line.strip(): body.append((pos, line))
     steps = []

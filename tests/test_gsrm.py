@@ -191,3 +191,12 @@ def test_throughput_smoke():
         g.extract_batch([r["problem"] for r in rows], [r["trace"] for r in rows])
     rate = 3 * len(rows) / max(time.process_time() - t0, 1e-9)
     assert rate >= 150, rate
+
+
+def test_gsm8k_closing_answer_sentence_is_the_final_not_a_step():
+    "A solution that ends 'The answer is 18.' (as GSM8K data builders write '#### 18') has the same steps as with '####'."
+    plain = "Janet sells 16 - 3 - 4 = 9 duck eggs a day.\nShe makes 9 * 2 = $18 every day.\n"
+    a, b = extract("q", plain + "#### 18"), extract("q", plain + "The answer is 18.")
+    assert len(a) == len(b) == 2
+    assert a.final == b.final == "18"
+    assert [s.answer for s in a] == [s.answer for s in b]
