@@ -70,12 +70,15 @@ def test_readme_first_command_in_fresh_venv(tmp_path):
     env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
     env["VIRTUAL_ENV"] = str(venv)
     work = tmp_path / "clone"
-    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", "artifacts", "*.egg-info", "__pycache__", ".git", "outputs"))
+    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", "artifacts", "*.egg-info", "__pycache__", ".git", "outputs", "rlkd_demo", "runs"))
     r = subprocess.run(["bash", "-c", f"set -eo pipefail; {cmd}"], cwd=work, env=env, capture_output=True, text=True, timeout=3000)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "torch" in subprocess.run([str(venv / "bin" / "pip"), "list"], capture_output=True, text=True).stdout
     tv = subprocess.run([str(venv / "bin" / "python"), "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout
     assert "+cpu" in tv or "cu" not in tv, f"a CUDA torch was installed on a CPU machine: {tv}"
     # the first command's main job leaves its report behind
-    reports = list(work.rglob("report.html")) + list(work.rglob("*.jsonl"))
-    assert reports, "the first README command produced no output file"
+    report, metrics = work / "rlkd_demo" / "report.html", work / "rlkd_demo" / "metrics.json"
+    assert report.exists() and metrics.exists(), "rlkd demo wrote no report"
+    m = json.loads(metrics.read_text())
+    assert m, "metrics.json is empty"
+    assert "<script" not in report.read_text().lower(), "the report must be self-contained and script-free"
