@@ -3,25 +3,20 @@
 Screenshots go to $RLKD_ARTIFACTS (default: artifacts/ at the project root, git-ignored).
 Skipped, with the reason, when no Chromium is installed (Debian: `apt-get install -y chromium`).
 """
-import os, shutil, subprocess, tempfile
+import os
 from pathlib import Path
 
 import pytest
 
 from rlkd_nb.core import Step, Structure
 from rlkd_nb.viz import render_page, render_pair, wrap_page
+from browser import find_chromium, screenshot_file
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1280, 2000
 
 
-def _chromium():
-    for name in (os.environ.get("RLKD_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if name and shutil.which(name): return shutil.which(name)
-    return None
-
-
-CHROMIUM = _chromium()
+CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium found (apt-get install -y chromium, or set RLKD_CHROMIUM)")
 
 
@@ -36,15 +31,7 @@ def screenshot(html: str, png: Path, height: int = HEIGHT):
     "Write `html` beside `png` and screenshot it with headless Chromium at WIDTH x height."
     page = png.with_suffix(".html")
     page.write_text(html, encoding="utf-8")
-    if png.exists(): png.unlink()
-    with tempfile.TemporaryDirectory() as prof:
-        r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--disable-component-update", "--no-first-run", "--hide-scrollbars", f"--user-data-dir={prof}",
-                            f"--window-size={WIDTH},{height}", f"--screenshot={png}", page.resolve().as_uri()],
-                           capture_output=True, text=True, timeout=120)
-    assert png.exists(), f"chromium wrote no screenshot (rc {r.returncode}): {r.stderr[-800:]}"
-    from PIL import Image
-    return Image.open(png).convert("RGB")
+    return screenshot_file(page, png, WIDTH, height, timeout=120)
 
 
 def pixels(img):

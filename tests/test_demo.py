@@ -8,28 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from browser import find_chromium, screenshot_file
+
 RLKD = str(Path(sys.executable).parent / "rlkd")
-
-
-def _chromium():
-    for name in (os.environ.get("RLKD_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        if name and shutil.which(name): return shutil.which(name)
-    return None
 
 
 def screenshot(page: Path, png: Path, width=1280, height=2000):
     "Screenshot a local HTML file with headless Chromium; returns the PIL image."
-    chromium = _chromium()
-    if chromium is None: pytest.skip("no headless Chromium found (apt-get install -y chromium, or set RLKD_CHROMIUM)")
-    if png.exists(): png.unlink()
-    with tempfile.TemporaryDirectory() as prof:
-        r = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                            "--disable-component-update", "--no-first-run", "--hide-scrollbars", f"--user-data-dir={prof}",
-                            f"--window-size={width},{height}", f"--screenshot={png}", page.resolve().as_uri()],
-                           capture_output=True, text=True, timeout=180)
-    assert png.exists(), f"chromium wrote no screenshot (rc {r.returncode}): {r.stderr[-800:]}"
-    from PIL import Image
-    return Image.open(png).convert("RGB")
+    if find_chromium() is None: pytest.skip("no headless Chromium found (apt-get install -y chromium, or set RLKD_CHROMIUM)")
+    return screenshot_file(page, png, width, height)
 
 
 def check_outputs(out: Path, report: str, steps: int):
