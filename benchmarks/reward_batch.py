@@ -1,9 +1,11 @@
 """Structure reward of one GRPO-sized batch (8 completions x 8 steps, one teacher) with the default judges; prints one JSON object.
 
-Compares four ways of scoring the same batch, warm (model loaded, a warm-up batch run first, teacher embeddings
+Compares the ways of scoring the same batch, warm (model loaded, a warm-up batch run first, teacher embeddings
 cached; student texts are never cached: each timed run uses fresh students and the student embeddings are evicted):
-- `batched`: `structure_reward_batch` (auto = speculative for the default judges: all metas in one call, then the
-  sub-problems/answers of the surviving steps in one call);
+- `batched`: `structure_reward_batch` as shipped (auto = staged for the default judges: 3 calls, each one embedding
+  forward pass with texts packed into shared rows);
+- `batched_unpacked`: the same with the embedding judge's packing switched off (ordinary padded batches);
+- `speculative`: all metas in one call, then the sub-problems/answers of the surviving steps in one call;
 - `rounds`: `structure_reward_batch(strategy="rounds")`: step-k metas of all pairs per call;
 - `per_pair`: `structure_reward` once per completion;
 - `sequential`: the official way, one judge call per decision.
@@ -95,22 +97,31 @@ def main(argv=None):
     def evict():
         for t in [t for t in emb.cache if t not in teacher_texts]: del emb.cache[t]
 
+    def unpacked(fn):
+        def run(T, S):
+            emb.pack = False
+            try: return fn(T, S)
+            finally: emb.pack = None
+        return run
+
     ways = {
         "batched": lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge)],
+        "batched_unpacked": unpacked(lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge)]),
+        "speculative": lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge, strategy="speculative")],
         "rounds": lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge, strategy="rounds")],
         "per_pair": lambda T, S: [structure_reward(T, s, judge).total for s in S],
         "sequential": lambda T, S: [sequential(T, s, judge) for s in S],
     }
-    res = {w: {"seconds": [], "cpu_seconds": [], "forward_passes": [], "judge_batches": [], "judge_decisions": [], "totals": None} for w in ways}
+    res = {w: {"seconds": [], "cpu_seconds": [], "forward_passes": [], "model_tokens": [], "judge_batches": [], "judge_decisions": [], "totals": None} for w in ways}
     for run in range(a.runs):
         _, students = make_batch(pool, teacher_idx, a.completions, a.steps, random.Random(1000 + run))
         for w, fn in ways.items():
-            evict(); calls["n"] = 0; judge.reset_counts()
+            evict(); calls["n"] = 0; emb.tokens = 0; judge.reset_counts()
             t0, c0 = time.perf_counter(), time.process_time()
             totals = fn(teacher, students)
             dt, dc = time.perf_counter() - t0, time.process_time() - c0
             r = res[w]
-            r["seconds"].append(round(dt, 4)); r["cpu_seconds"].append(round(dc, 4)); r["judge_decisions"].append(judge.n_decisions); r["forward_passes"].append(calls["n"]); r["judge_batches"].append(judge.n_batches)
+            r["seconds"].append(round(dt, 4)); r["cpu_seconds"].append(round(dc, 4)); r["judge_decisions"].append(judge.n_decisions); r["forward_passes"].append(calls["n"]); r["model_tokens"].append(emb.tokens); r["judge_batches"].append(judge.n_batches)
             if run == 0: r["totals"] = totals
     for w, r in res.items():
         r["median_seconds"] = statistics.median(r["seconds"])

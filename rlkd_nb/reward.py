@@ -121,6 +121,16 @@ def _load_minilm(device=None):
         _MINILM[key] = (model, tok)
     return _MINILM[key]
 
+def _pack_rows(lengths: Sequence[int], row_tokens: int):
+    "First-fit-decreasing packing of sequences into rows: `(rows, spans)`, rows = lists of indices, spans[i] = (row, offset, length)."
+    cap = max([row_tokens, *lengths])
+    rows, fill, spans = [], [], [None] * len(lengths)
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        r = next((r for r, f in enumerate(fill) if f + lengths[i] <= cap), None)
+        if r is None: rows.append([]); fill.append(0); r = len(rows) - 1
+        spans[i] = (r, fill[r], lengths[i]); rows[r].append(i); fill[r] += lengths[i]
+    return rows, spans
+
 EMBEDDING_THRESHOLD = {"meta": 0.65, "subproblem": 0.75, "answer": 0.5}  # measured: see "Choosing thresholds"
 
 class EmbeddingJudge(Judge):
@@ -131,18 +141,58 @@ class EmbeddingJudge(Judge):
                  model=None,                            # a transformers encoder; None = packaged all-MiniLM-L6-v2
                  tokenizer=None,                        # its tokenizer
                  device=None,                           # torch device for the packaged model
-                 batch_size: int = 256,                 # texts per forward pass
+                 batch_size: int = 512,                 # texts per forward pass
                  max_length: int = 256,                 # tokens kept per text
-                 cache_size: int = 50_000):             # sentence embeddings kept in the LRU cache
+                 cache_size: int = 50_000,              # sentence embeddings kept in the LRU cache
+                 pack: bool | None = None,              # pack texts into shared rows; None = when the model allows it
+                 row_tokens: int = 64):                 # packed row length (raised to the longest text)
         super().__init__()
         self.threshold = _thresholds(threshold, EMBEDDING_THRESHOLD)
         self.model, self.tokenizer, self.device = model, tokenizer, device
         self.batch_size, self.max_length, self.cache_size = batch_size, max_length, cache_size
+        self.pack, self.row_tokens = pack, row_tokens
         self.cache: OrderedDict = OrderedDict()
         self.forward_passes = 0   # model calls made so far
+        self.tokens = 0           # token positions run through the model (padding included)
 
     def _ensure(self):
         if self.model is None: self.model, self.tokenizer = _load_minilm(self.device)
+
+    def _packs(self) -> bool:
+        "Whether texts may share a row: BERT-style encoders with absolute positions and SDPA or eager attention."
+        if self.pack is not None: return self.pack
+        cfg = getattr(self.model, "config", None)
+        return (getattr(cfg, "model_type", None) == "bert" and getattr(cfg, "_attn_implementation", None) in ("sdpa", "eager")
+                and getattr(cfg, "position_embedding_type", "absolute") == "absolute")
+
+    def _encode(self, chunk: list[str]):
+        "Mean-pooled, L2-normalised embeddings of `chunk` in one forward pass."
+        import torch
+        dev = next(self.model.parameters()).device
+        if not self._packs():
+            enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt").to(dev)
+            hid = self.model(**enc).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).to(hid.dtype)
+            self.tokens += mask.numel()
+            return torch.nn.functional.normalize(((hid * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).float(), dim=-1)
+        ids = self.tokenizer(chunk, truncation=True, max_length=self.max_length)["input_ids"]
+        rows, spans = _pack_rows([len(x) for x in ids], self.row_tokens)
+        L = max(sum(len(ids[i]) for i in row) for row in rows)
+        inp = torch.full((len(rows), L), self.tokenizer.pad_token_id or 0, dtype=torch.long)
+        pos = torch.zeros_like(inp)
+        seg = torch.full_like(inp, -1)          # padding forms its own block, so no query row is fully masked
+        for r, row in enumerate(rows):
+            for j, i in enumerate(row):
+                _, o, n = spans[i]
+                inp[r, o:o + n] = torch.tensor(ids[i]); pos[r, o:o + n] = torch.arange(n); seg[r, o:o + n] = j
+        mask = (seg[:, :, None] == seg[:, None, :])[:, None]            # block-diagonal: a text sees only itself
+        if self.model.config._attn_implementation == "eager":
+            mask = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+        hid = self.model(input_ids=inp.to(dev), position_ids=pos.to(dev), token_type_ids=torch.zeros_like(inp).to(dev),
+                         attention_mask=mask.to(dev)).last_hidden_state
+        self.tokens += inp.numel()
+        emb = torch.stack([hid[r, o:o + n].mean(0) for r, o, n in spans])
+        return torch.nn.functional.normalize(emb.float(), dim=-1)
 
     def embed(self, texts: Sequence[str]):
         "L2-normalised embeddings (a float tensor, one row per text), computing only the uncached ones."
@@ -151,13 +201,7 @@ class EmbeddingJudge(Judge):
         new = sorted(dict.fromkeys(t for t in texts if t not in self.cache), key=len)  # similar lengths pad less
         for i in range(0, len(new), self.batch_size):
             chunk = new[i:i + self.batch_size]
-            dev = next(self.model.parameters()).device
-            enc = self.tokenizer(chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt").to(dev)
-            with torch.inference_mode():
-                hid = self.model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hid.dtype)
-                emb = (hid * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                emb = torch.nn.functional.normalize(emb.float(), dim=-1).cpu()
+            with torch.inference_mode(): emb = self._encode(chunk).cpu()
             self.forward_passes += 1
             for t, e in zip(chunk, emb): self.cache[t] = e
         out = []
@@ -432,51 +476,63 @@ _MODES = ("paper", "normalized")
 def _check_mode(mode):
     if mode not in _MODES: raise ValueError(f"mode must be one of {_MODES}, not {mode!r}")
 
+_STRATEGIES = ("auto", "staged", "speculative", "rounds")
+
+def _chunks(K: int, passes: int) -> list[int]:
+    "Boundaries splitting step positions 0..K into `passes` near-equal chunks (earlier chunks get the extra step)."
+    q, r = divmod(K, passes)
+    b = [0]
+    for j in range(passes): b.append(b[-1] + q + (j < r))
+    return b
+
 def structure_reward_batch(pairs: Iterable,                # (teacher, student) pairs; anything `as_structure` reads
                            judge=None,                     # a Judge or judge name (None = default composite)
                            mode: str = "paper",            # "paper" (official sum) or "normalized" (sum / teacher steps)
-                           strategy: str = "auto",         # "speculative", "rounds", or "auto" (speculative iff judge.pairwise)
+                           strategy: str = "auto",         # "staged", "speculative", "rounds", or "auto" (staged iff judge.pairwise, else rounds)
+                           passes: int = 3,                # judge calls per batch for the staged strategy
                           ) -> list[RewardResult]:
     "Structure rewards of many teacher/student pairs with batched judge calls; identical to the sequential algorithm."
     _check_mode(mode)
-    if strategy not in ("auto", "speculative", "rounds"): raise ValueError(f"unknown strategy {strategy!r}")
+    if strategy not in _STRATEGIES: raise ValueError(f"unknown strategy {strategy!r}; choose one of {_STRATEGIES}")
+    if not isinstance(passes, int) or passes < 1: raise ValueError(f"passes must be a positive integer, not {passes!r}")
     pairs = [(as_structure(t), as_structure(s)) for t, s in pairs]
     if not pairs: return []
     judge = get_judge(judge)   # a judge model loads lazily, on its first decision
     K = [min(len(t), len(s)) for t, s in pairs]
-    if not any(K): return [_result(t, s, [], None, [], mode) for t, s in pairs]
-    spec = strategy == "speculative" or (strategy == "auto" and judge.pairwise)
+    Kmax = max(K)
+    if strategy == "auto": strategy = "staged" if judge.pairwise else "rounds"
+    if strategy == "staged": bounds, guess_last = _chunks(Kmax, min(passes, max(Kmax, 1))), True
+    elif strategy == "speculative": bounds, guess_last = [0, Kmax, Kmax], False
+    else: bounds, guess_last = list(range(Kmax + 1)) + [Kmax], False
     n = len(pairs)
     meta: list[list] = [[] for _ in range(n)]   # verdicts the official algorithm asks for, in order
     gate: list = [None] * n
-    if spec:
-        q = [(i, k) for i in range(n) for k in range(K[i])]
-        res = judge.compare([(pairs[i][0][k].meta, pairs[i][1][k].meta, "meta") for i, k in q])
-        for (i, k), r in zip(q, res):
+    sub, ans = {}, {}
+    alive = [i for i in range(n) if K[i] > 0]
+    pending: list = []                          # steps whose meta matched and whose sub-problem/answer are still unjudged
+    last = len(bounds) - 2
+    for c in range(last + 1):
+        lo, hi = bounds[c], bounds[c + 1]
+        mq = [(i, k) for i in alive for k in range(lo, min(hi, K[i]))]
+        sq = pending + (mq if c == last and guess_last else [])   # the last chunk's sub-problems are judged in the same call
+        q = ([(pairs[i][0][k].meta, pairs[i][1][k].meta, "meta") for i, k in mq]
+             + [(pairs[i][0][k].subproblem, pairs[i][1][k].subproblem, "subproblem") for i, k in sq]
+             + [(pairs[i][0][k].answer, pairs[i][1][k].answer, "answer") for i, k in sq])
+        if not q: continue
+        res = judge.compare(q)
+        for (i, k), r in zip(mq, res):
             if gate[i] is not None: continue             # after the gate: computed, discarded, not counted
             meta[i].append(r)
             if not r[0]: gate[i] = k
-    else:
-        alive, k = [i for i in range(n) if K[i] > 0], 0
-        while alive:
-            res = judge.compare([(pairs[i][0][k].meta, pairs[i][1][k].meta, "meta") for i in alive])
-            nxt = []
-            for i, r in zip(alive, res):
-                meta[i].append(r)
-                if not r[0]: gate[i] = k
-                elif k + 1 < K[i]: nxt.append(i)
-            alive, k = nxt, k + 1
-    surv = [(i, k) for i in range(n) for k in range(K[i] if gate[i] is None else gate[i])]
-    q2 = ([(pairs[i][0][k].subproblem, pairs[i][1][k].subproblem, "subproblem") for i, k in surv]
-          + [(pairs[i][0][k].answer, pairs[i][1][k].answer, "answer") for i, k in surv])
-    res2 = judge.compare(q2) if q2 else []
-    sub = {ik: r for ik, r in zip(surv, res2[:len(surv)])}
-    ans = {ik: r for ik, r in zip(surv, res2[len(surv):])}
+        m = len(mq)
+        for j, (i, k) in enumerate(sq):
+            if gate[i] is None or k < gate[i]: sub[(i, k)], ans[(i, k)] = res[m + j], res[m + len(sq) + j]
+        pending = [] if (c == last and guess_last) else [(i, k) for i, k in mq if gate[i] is None or k < gate[i]]
+        alive = [i for i in alive if gate[i] is None and K[i] > hi]
     out = []
     for i, (t, s) in enumerate(pairs):
-        subs = [sub[(i, k)] for k in range(len(meta[i])) if (i, k) in sub]
-        anss = [ans[(i, k)] for k in range(len(meta[i])) if (i, k) in ans]
-        out.append(_result(t, s, meta[i], gate[i], list(zip(subs, anss)), mode))
+        subans = [(sub[(i, k)], ans[(i, k)]) for k in range(len(meta[i])) if (i, k) in sub]
+        out.append(_result(t, s, meta[i], gate[i], subans, mode))
     return out
 
 def _result(t, s, meta, gate, subans, mode) -> RewardResult:

@@ -64,13 +64,14 @@ def random_structure(rng, max_steps=8):
                       for _ in range(rng.randint(0, max_steps))])
 
 
-@pytest.mark.parametrize("strategy", ["speculative", "rounds"])
+@pytest.mark.parametrize("strategy,passes", [("staged", 3), ("staged", 1), ("staged", 2), ("staged", 5), ("staged", 20),
+                                             ("speculative", 3), ("rounds", 3)])
 @pytest.mark.parametrize("mode", ["paper", "normalized"])
-def test_batched_equals_sequential_reference(strategy, mode):
+def test_batched_equals_sequential_reference(strategy, passes, mode):
     rng = random.Random(1234)
     pairs = [(random_structure(rng), random_structure(rng)) for _ in range(1200)]
     judge = ExactJudge()
-    got = structure_reward_batch(pairs, judge, mode=mode, strategy=strategy)
+    got = structure_reward_batch(pairs, judge, mode=mode, strategy=strategy, passes=passes)
     for (t, s), r in zip(pairs, got):
         ref = reference_reward(t, s, ExactJudge(), mode)
         assert math.isclose(r.total, ref["total"]) and math.isclose(r.raw, ref["raw"])
@@ -85,10 +86,13 @@ def test_batched_equals_sequential_reference(strategy, mode):
     assert {r.gate_index is None for r in got} == {True, False}
     assert {v.score for r in got for v in r.steps} == {0.0, 0.25, 0.5, 1.0}
     assert any(r.n_teacher == 0 for r in got) and any(r.n_student > r.n_teacher for r in got)
+    official = sum(r.judge_calls for r in got)
     if strategy == "rounds":   # asks exactly the official questions, no more
-        assert judge.n_decisions == sum(r.judge_calls for r in got)
-    else:                      # two batched calls for the whole batch
+        assert judge.n_decisions == official and judge.n_batches <= 8 + 1
+    elif strategy == "speculative":   # two batched calls for the whole batch
         assert judge.n_batches == 2
+    else:                      # at most `passes` calls (8 = the longest pair here), never fewer questions than official
+        assert judge.n_batches == min(passes, 8) and judge.n_decisions >= official
 
 
 # ---------------------------------------------------------------- hand-computed totals
@@ -159,11 +163,16 @@ def test_no_judge_call_after_the_gate(pairwise):
     assert [t for t, s, f in j.asked if f == "subproblem"] == [x.subproblem for x in TEACHER.steps[:2]]
     assert [t for t, s, f in j.asked if f == "answer"] == [x.answer for x in TEACHER.steps[:2]]
     assert r.judge_calls == len(j.asked) == 7
-    # auto picks rounds for a non-pairwise judge (e.g. the LLM judge): no extra questions
+    # auto picks rounds for a non-pairwise judge (e.g. the LLM judge) and staged for a pairwise one; here (K = 4,
+    # chunks of 2, 1 and 1 steps) staged stops at the gate too, so neither asks an extra question
     j2 = CountingJudge(pairwise=pairwise)
     r2 = structure_reward(TEACHER, STUDENT, judge=j2)
     assert r2.judge_calls == 7 and r2.total == 1.0
-    assert len(j2.asked) == (8 if pairwise else 7)   # speculative: the 4th meta is computed but not counted
+    assert len(j2.asked) == 7 and j2.n_batches <= 3
+    # speculative computes the 4th meta after the gate, but does not count it
+    j3 = CountingJudge(pairwise=pairwise)
+    r3 = structure_reward(TEACHER, STUDENT, judge=j3, strategy="speculative")
+    assert r3.judge_calls == 7 and r3.total == 1.0 and len(j3.asked) == 8 and j3.n_batches == 2
 
 
 def test_result_display_and_dict(monkeypatch):
