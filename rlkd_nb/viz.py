@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .core import Step, Structure, as_structure, parse_gsrm, set_html_renderer, SchemaError
+from .data import iter_jsonl
 
 # %% auto #0
 __all__ = ['STATUS_LABELS', 'DEFAULT_JUDGE', 'HTMLStr', 'esc', 'page_css', 'wrap_page', 'step_status', 'step_node',
@@ -508,17 +509,8 @@ def _problem_of(prompt) -> str:
     return _text_of(prompt).strip()
 
 def read_jsonl(path) -> list[dict]:
-    "Records of a JSONL file; errors name the file and line."
-    path = Path(path)
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: d = json.loads(line)
-            except json.JSONDecodeError as e: raise SchemaError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-            if not isinstance(d, dict): raise SchemaError(f"{path}:{i}: expected a JSON object, got {type(d).__name__}")
-            out.append(d)
-    return out
+    "Records of a JSONL file; a `DataError` names the file and line of a bad record."
+    return [r for _, r in iter_jsonl(path)]
 
 def _teacher_map(teachers) -> dict:
     if teachers is None: return {}

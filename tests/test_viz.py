@@ -306,7 +306,7 @@ def test_cli_view_run_dir(run_dir):
 
 
 @pytest.mark.parametrize("content,msg", [
-    ('{"problem": "x", "structure": {"steps": []}, "students": []}\n{oops\n', "in.jsonl:2: not valid JSON"),
+    ('{"problem": "x", "structure": {"steps": []}, "students": []}\n{oops\n', "in.jsonl:2: bad JSON"),
     ('{"problem": "x"}\n', "needs 'students'"),
     ('{"problem": "x", "structure": {"steps": [{"meta": "m"}]}, "students": []}\n', "steps[0] is missing 'subproblem'"),
     ('{"problem": "x", "structure": {"steps": []}, "students": "abc"}\n', "'students' must be a list"),
