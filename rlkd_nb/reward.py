@@ -136,6 +136,18 @@ def _pack_rows(lengths: Sequence[int], row_tokens: int):
         spans[i] = (r, fill[r], lengths[i]); rows[r].append(i); fill[r] += lengths[i]
     return rows, spans
 
+_ROW_WIDTHS = (32, 40, 48, 56, 64, 72, 80, 96, 112, 128)
+
+def _best_rows(lengths: Sequence[int], max_row: int = 128, hidden: int = 384):
+    "The packing whose cost, rows x width x (1 + width / 6·hidden) (linear layers plus attention), is lowest over a few widths."
+    mx, best = max(lengths), None
+    for w in sorted({mx, *(w for w in _ROW_WIDTHS if mx <= w <= max_row)}):
+        rows, spans = _pack_rows(lengths, w)
+        width = max(sum(lengths[i] for i in r) for r in rows)
+        cost = len(rows) * width * (1 + width / (6 * hidden))
+        if best is None or cost < best[0]: best = (cost, rows, spans)
+    return best[1], best[2]
+
 EMBEDDING_THRESHOLD = {"meta": 0.65, "subproblem": 0.75, "answer": 0.5}  # measured: see "Choosing thresholds"
 
 class EmbeddingJudge(Judge):
@@ -150,7 +162,7 @@ class EmbeddingJudge(Judge):
                  max_length: int = 256,                 # tokens kept per text
                  cache_size: int = 50_000,              # sentence embeddings kept in the LRU cache
                  pack: bool | None = None,              # pack texts into shared rows; None = when the model allows it
-                 row_tokens: int = 64):                 # packed row length (raised to the longest text)
+                 row_tokens: int = 128):                # longest packed row tried (the longest text always fits)
         super().__init__()
         self.threshold = _thresholds(threshold, EMBEDDING_THRESHOLD)
         self.model, self.tokenizer, self.device = model, tokenizer, device
@@ -181,7 +193,7 @@ class EmbeddingJudge(Judge):
             self.tokens += mask.numel()
             return torch.nn.functional.normalize(((hid * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).float(), dim=-1)
         ids = self.tokenizer(chunk, truncation=True, max_length=self.max_length)["input_ids"]
-        rows, spans = _pack_rows([len(x) for x in ids], self.row_tokens)
+        rows, spans = _best_rows([len(x) for x in ids], self.row_tokens, getattr(self.model.config, "hidden_size", 384))
         L = max(sum(len(ids[i]) for i in row) for row in rows)
         inp = torch.full((len(rows), L), self.tokenizer.pad_token_id or 0, dtype=torch.long)
         pos = torch.zeros_like(inp)
