@@ -576,9 +576,10 @@ def structure_reward(teacher,                 # teacher structure (Structure, JS
                      judge=None,              # a Judge or judge name (None = default composite)
                      mode: str = "paper",     # "paper" (official sum) or "normalized" (sum / teacher steps)
                      strategy: str = "auto",  # see `structure_reward_batch`
+                     passes: int = 3,         # judge calls for the staged strategy
                     ) -> RewardResult:
     "The RLKD structure reward of one student structure against the teacher's."
-    return structure_reward_batch([(teacher, student)], judge, mode, strategy)[0]
+    return structure_reward_batch([(teacher, student)], judge, mode, strategy, passes)[0]
 
 # %% ../nbs/04_reward.ipynb #65bfcd8f
 def completion_text(c) -> str:
@@ -710,9 +711,11 @@ class RLKDReward:
                  teacher_column: str = "teacher_structure", # dataset column with the teacher structure (JSON)
                  problem_column: str = "problem",      # dataset column with the problem text (else taken from the prompt)
                  strategy: str = "auto",               # judge batching strategy, see `structure_reward_batch`
-                 log: bool = True):                    # send per-completion columns and metrics through TRL's hooks
+                 log: bool = True,                     # send per-completion columns and metrics through TRL's hooks
+                 passes: int = 3):                     # judge calls per batch for the staged strategy
         _check_mode(mode)
         self.gsrm, self.judge, self.mode, self.strategy, self.log = gsrm, judge, mode, strategy, log
+        self.passes = passes
         self.teacher_column, self.problem_column = teacher_column, problem_column
         self.__name__ = "structure_reward" if mode == "paper" else "structure_reward_normalized"
         self.failures: Counter = Counter()   # reason -> count, over the object's life
@@ -752,11 +755,11 @@ class RLKDReward:
                 ok = [i for i in range(n) if reasons[i] is None]
                 self.judge = get_judge(self.judge)
                 try:
-                    res = structure_reward_batch([(tstructs[i], students[i]) for i in ok], self.judge, self.mode, self.strategy)
+                    res = structure_reward_batch([(tstructs[i], students[i]) for i in ok], self.judge, self.mode, self.strategy, self.passes)
                 except Exception:
                     res = []
                     for i in ok:   # isolate the failing pair(s)
-                        try: res.append(structure_reward(tstructs[i], students[i], self.judge, self.mode, self.strategy))
+                        try: res.append(structure_reward(tstructs[i], students[i], self.judge, self.mode, self.strategy, self.passes))
                         except Exception as e: res.append(None); reasons[i] = f"judge: {type(e).__name__}: {e}"[:200]
                 for i, r in zip(ok, res):
                     if r is not None: results[i], rewards[i] = r, float(r.total)

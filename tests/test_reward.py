@@ -227,6 +227,48 @@ def test_embedding_judge_batches_and_caches():
     assert list(small.cache) == ["b", "c"]
 
 
+
+def test_packed_embeddings_equal_padded_ones():
+    texts = ["How many eggs does Janet sell?", "Add a week.", "First find how many eggs are left to sell, then turn "
+             "them into dollars at $2 each, and finally add the muffins she bakes for her friends every day.",
+             "What is the price per egg?", "9", "Conclude.", "Next, combine 66 and 33 to find: how much do the heels cost?"]
+    packed, padded = EmbeddingJudge(), EmbeddingJudge(pack=False)
+    a, b = packed.embed(texts), padded.embed(texts)
+    assert packed._packs() and not padded._packs()
+    assert (a * b).sum(-1).min().item() > 1 - 1e-5
+    assert packed.tokens < padded.tokens     # the same embeddings from fewer token positions
+
+
+def grpo_batch(rng, n=8, K=8):
+    "One teacher and n students with paraphrased, swapped or foreign steps (a GRPO group)."
+    topics = ["eggs", "heels", "boots", "muffins", "ducks", "tickets", "apples", "miles", "pages", "coins", "hours", "cups"]
+    teacher = Structure([Step(f"First work out the {t} from the numbers given.", f"How many {t} are there?", str(10 + i))
+                         for i, t in enumerate(topics[:K])])
+    students = []
+    for j in range(n):
+        rows = []
+        for i, t in enumerate(topics[:K]):
+            r = rng.random()
+            if r < 0.15: t2 = rng.choice(topics[K:]); rows.append(Step(f"Now count the {t2} in the story.", f"How many {t2}?", "7"))
+            elif r < 0.3: rows.append(Step(f"Then compute the {t} step {j}.", f"What is the number of {t} in total, case {j}?", str(10 + i)))
+            else: rows.append(Step(f"So, work out the {t} from the numbers given ({j}).", f"How many {t} are there ({j})?", f"{10 + i}.0"))
+        students.append(Structure(rows))
+    return teacher, students
+
+
+def test_default_judge_batch_is_sequential_in_three_passes():
+    judge = get_judge()
+    emb = judge.routes["meta"]
+    teacher, students = grpo_batch(random.Random(3))
+    structure_reward_batch([(teacher, teacher)], judge)               # loads the model and caches the teacher's texts
+    p0 = emb.forward_passes
+    got = structure_reward_batch([(teacher, s) for s in students], judge)
+    assert emb.forward_passes - p0 <= 3
+    for s, r in zip(students, got):
+        ref = reference_reward(teacher, s, judge)
+        assert math.isclose(r.total, ref["total"]) and r.gate_index == ref["gate"] and r.judge_calls == ref["calls"]
+    assert len({r.gate_index for r in got}) > 1 and len({r.total for r in got}) > 1   # the batch is not degenerate
+
 def test_answer_judge():
     a = AnswerJudge()
     assert [m for m, _ in a.compare([("1/2", "0.5", "answer"), ("$18", "18 dollars", "answer"), ("120,000", "120000", "answer"),
