@@ -2,12 +2,13 @@
 
 For each problem of /work/shared/data/gsm8k/socratic_dev.jsonl, extract a structure from the *plain* GSM8K
 solution of the same question (test.jsonl, matched by question text) and compare it with the Socratic
-decomposition: equal step counts per problem, and per step whether the last number of the extracted answer
-equals the last number of the Socratic answer sentence (steps paired by position)."""
+decomposition (`rlkd_nb.data.parse_socratic`): equal step counts per problem, and per step whether the last number
+of the extracted answer equals the last number of the Socratic step's answer (steps paired by position)."""
 import argparse, json, sys
 from pathlib import Path
+from rlkd_nb.core import last_number
 from rlkd_nb.data import parse_socratic
-from rlkd_nb.gsrm import HeuristicGSRM, last_number
+from rlkd_nb.gsrm import HeuristicGSRM
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "gsm8k"

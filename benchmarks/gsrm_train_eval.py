@@ -32,8 +32,8 @@ def main():
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
-    from rlkd_nb.llm_gsrm import gsm8k_socratic_pairs, train_gsrm, evaluate_gsrm, LLMGSRM, GSRMCache
-    from rlkd_nb.gsrm import get_gsrm
+    from rlkd_nb.llm_gsrm import gsm8k_socratic_pairs, train_gsrm, LLMGSRM, GSRMCache
+    from rlkd_nb.gsrm import evaluate_gsrm, get_gsrm
     out = Path(a.out)
     pairs = gsm8k_socratic_pairs(DATA / "socratic_dev.jsonl", DATA / "test.jsonl")
     train, held = pairs[:a.n_train], pairs[-100:]

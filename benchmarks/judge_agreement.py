@@ -3,34 +3,23 @@
 Positives: a human-written Socratic sub-question and the sub-problem (or meta) that `HeuristicGSRM` extracts from
 the same step of the plain GSM8K solution (matched by question). Negatives: the same Socratic sub-question and
 the extracted sub-problem (or meta) of a *different* step of the same problem (one random other step per
-positive, so classes are balanced). Answers: the Socratic step's result as written in the solution text (e.g.
-`120,000`) against the extracted answer of the same step (positive) or of a different step with a different value
+positive, so classes are balanced). Answers: the Socratic step's result (`rlkd_nb.data.parse_socratic`, e.g.
+`120000`) against the extracted answer of the same step (positive) or of a different step with a different value
 (negative). Problems are split in two halves by index parity: thresholds are chosen on the even half (`tune`) and
 accuracy is reported on the odd half (`test`) as well as overall.
 
 Usage: python benchmarks/judge_agreement.py [--llm-n 120] [--no-llm]
 """
 from __future__ import annotations
-import argparse, json, random, re, sys, time
+import argparse, json, random, sys, time
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gsm8k"
 
 
-def socratic_steps(answer: str):
-    "[(sub_question, result_as_written)] of a Socratic solution."
-    out = []
-    for line in answer.split("####")[0].strip().splitlines():
-        if " ** " not in line: continue
-        q, a = line.split(" ** ", 1)
-        m = re.findall(r"<<[^>]*=([^>]*)>>([^\s<]*)", a)
-        val = m[-1][1].rstrip(".,") if m else None
-        out.append((q.strip(), val))
-    return out
-
-
 def build_pairs(seed: int = 0):
     from rlkd_nb.gsrm import HeuristicGSRM
+    from rlkd_nb.data import parse_socratic
     soc = [json.loads(l) for l in open(DATA / "socratic_dev.jsonl")]
     plain = {json.loads(l)["question"]: json.loads(l)["answer"] for l in open(DATA / "test.jsonl")}
     g = HeuristicGSRM()
@@ -40,7 +29,7 @@ def build_pairs(seed: int = 0):
     for pi, row in enumerate(soc):
         if row["question"] not in plain: continue
         stats["matched"] += 1
-        ss = socratic_steps(row["answer"])
+        ss = [(s.subproblem, s.answer) for s in parse_socratic(row["answer"])]
         st = g.extract(row["question"], plain[row["question"]])
         if len(ss) != len(st) or len(ss) < 2: continue
         stats["aligned"] += 1
@@ -93,7 +82,7 @@ def main(argv=None):
     ap.add_argument("--no-llm", action="store_true")
     ap.add_argument("--only-llm", action="store_true", help="skip the exact/lexical/embedding/answer judges")
     a = ap.parse_args(argv)
-    from rlkd_nb.reward import ExactJudge, LexicalJudge, EmbeddingJudge, AnswerJudge, LLMJudge
+    from rlkd_nb.judges import ExactJudge, LexicalJudge, EmbeddingJudge, AnswerJudge, LLMJudge
     pairs, stats = build_pairs()
     report = {"data": "gsm8k socratic_dev.jsonl + test.jsonl", **stats,
               "pairs": {f: len(v) for f, v in pairs.items()}, "judges": {}}

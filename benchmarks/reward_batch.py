@@ -8,7 +8,7 @@ cached; student texts are never cached: each timed run uses fresh students and t
 - `speculative`: all metas in one call, then the sub-problems/answers of the surviving steps in one call;
 - `rounds`: `structure_reward_batch(strategy="rounds")`: step-k metas of all pairs per call;
 - `per_pair`: `structure_reward` once per completion;
-- `sequential`: the official way, one judge call per decision.
+- `sequential`: the paper's algorithm as written (`structure_reward_sequential`), one judge call per decision.
 Forward passes are counted by wrapping the embedding model's `forward`.
 Texts are real: teacher steps are `HeuristicGSRM` steps of GSM8K test solutions; student steps are the human
 Socratic versions of the same steps (paraphrases) or, with probability 0.15 per step, of another step.
@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def step_pool():
     "Aligned (heuristic step, socratic sub-question, socratic value) triples from GSM8K."
     from rlkd_nb.gsrm import HeuristicGSRM
-    from judge_agreement import socratic_steps
+    from rlkd_nb.data import parse_socratic
     soc = [json.loads(l) for l in open(DATA / "socratic_dev.jsonl")]
     plain = {json.loads(l)["question"]: json.loads(l)["answer"] for l in open(DATA / "test.jsonl")}
     g, pool = HeuristicGSRM(), []
     for row in soc:
-        ss = socratic_steps(row["answer"])
+        ss = [(s.subproblem, s.answer) for s in parse_socratic(row["answer"])]
         st = g.extract(row["question"], plain[row["question"]])
         if len(ss) == len(st):
             pool += [(h, q, v or h.answer) for h, (q, v) in zip(st.steps, ss)]
@@ -56,18 +56,6 @@ def make_batch(pool, teacher_idx, n, steps, rng, p_other=0.15):
     return teacher, students
 
 
-def sequential(teacher, student, judge):
-    "The official algorithm, one judge call per decision."
-    K = min(len(teacher), len(student)); scores = []
-    for k in range(K):
-        if k and scores[-1] == 0: scores.append(0.0); continue
-        scores.append(1.0 if judge.compare([(teacher[k].meta, student[k].meta, "meta")])[0][0] else 0.0)
-    for f in ("subproblem", "answer"):
-        for k in range(K):
-            if scores[k] and not judge.compare([(getattr(teacher[k], f), getattr(student[k], f), f)])[0][0]: scores[k] *= 0.5
-    return sum(scores)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
@@ -78,7 +66,9 @@ def main(argv=None):
                     help="comma-separated ways to time (sequential is needed for identical_totals_all_ways)")
     a = ap.parse_args(argv)
     import torch
-    from rlkd_nb.reward import default_judge, structure_reward, structure_reward_batch
+    from rlkd_nb.judges import default_judge
+    from rlkd_nb.reward import structure_reward, structure_reward_batch, structure_reward_sequential
+    sequential = lambda T, s, judge: structure_reward_sequential(T, s, judge).total
     if a.threads: torch.set_num_threads(a.threads)
     pool = step_pool()
     rng = random.Random(0)

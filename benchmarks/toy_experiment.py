@@ -32,7 +32,8 @@ def main(argv=None):
     ap.add_argument("--output", default="/tmp/rlkd_toy_experiment")
     ap.add_argument("--json", help="also write the JSON object here after every run")
     a = ap.parse_args(argv)
-    from rlkd_nb.evaluate import run_experiment, _summary_rows, write_atomic, EVAL_SEED
+    from rlkd_nb.core import write_atomic
+    from rlkd_nb.experiments import run_experiment, _summary_rows, EVAL_SEED
     t0 = time.time()
     settings = {"methods": a.methods.split(","), "seeds": [int(s) for s in a.seeds.split(",")], "preset": a.preset,
                 "steps": a.steps, "learning_rate": a.lr, "n_eval": a.n_eval, "k": a.k, "max_new_tokens": a.max_new_tokens,

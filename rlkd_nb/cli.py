@@ -12,17 +12,20 @@ import argparse, importlib, sys
 __all__ = ['CLI_MODULES', 'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #4edd5d5f
-CLI_MODULES = ["rlkd_nb.gsrm", "rlkd_nb.reward", "rlkd_nb.viz", "rlkd_nb.llm_gsrm", "rlkd_nb.train", "rlkd_nb.evaluate"]
+CLI_MODULES = ["rlkd_nb.gsrm", "rlkd_nb.llm_gsrm", "rlkd_nb.reward", "rlkd_nb.viz", "rlkd_nb.train", "rlkd_nb.evaluate",
+               "rlkd_nb.experiments"]
 
 def build_parser() -> argparse.ArgumentParser:
     "The `rlkd` parser with the sub-commands of every importable module in `CLI_MODULES`."
     p = argparse.ArgumentParser(prog="rlkd", description="RLKD toolkit: extract reasoning structure, score it, view it, distil it.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name in CLI_MODULES:
-        try: mod = importlib.import_module(name)
+    mods = []
+    for name in CLI_MODULES:      # import them all first: registrations happen at import
+        try: mods.append(importlib.import_module(name))
         except ModuleNotFoundError as e:
             if e.name and e.name.startswith("rlkd_nb"): continue   # module not written yet
             raise
+    for mod in mods:
         if hasattr(mod, "add_cli"): mod.add_cli(sub)
     return p
 

@@ -1,4 +1,4 @@
-"""The step schema shared by every part of RLKD: `Step`, `Structure`, the canonical GSRM text form, JSON, and a parser that never raises on model text.
+"""The step schema shared by every part of RLKD: `Step`, `Structure`, the canonical GSRM text form, JSON, a parser that never raises on model text, the one atomic file writer and the readers of answers in text.
 
 Docs: https://rlkd-nb.github.io/rlkd_nb/core.html.md"""
 
@@ -6,12 +6,14 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #2583f6d4
 from __future__ import annotations
-import html, json, re
+import contextlib, html, json, os, re, tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Iterator
 
 # %% auto #0
-__all__ = ['FIELDS', 'SchemaError', 'Step', 'set_html_renderer', 'Structure', 'parse_gsrm', 'as_structure']
+__all__ = ['FIELDS', 'SchemaError', 'Step', 'set_html_renderer', 'Structure', 'parse_gsrm', 'as_structure', 'write_atomic',
+           'last_boxed', 'last_number']
 
 # %% ../nbs/00_core.ipynb #5ecb0a4a
 FIELDS = ("meta", "subproblem", "answer")
@@ -70,34 +72,33 @@ def _e(s) -> str: return html.escape(str(s), quote=True)
 class Structure:
     "An ordered list of steps plus the final answer and any warnings raised while reading it."
     steps: list[Step] = field(default_factory=list)  # the steps, in order
-    final: str = ""                                  # the final answer line ('' when none was given)
+    final_answer: str = ""                           # the stated final answer ('' when none was given)
     warnings: list[str] = field(default_factory=list) # problems found while parsing or extracting
 
     def __len__(self): return len(self.steps)
     def __iter__(self) -> Iterator[Step]: return iter(self.steps)
     def __getitem__(self, i): return self.steps[i]
 
-    @property
-    def final_answer(self) -> str:
-        "The final answer, or the last step's answer when no final line was given."
-        return self.final or (self.steps[-1].answer if self.steps else "")
+    def final_or_last_answer(self) -> str:
+        "The stated final answer, or the last step's answer when none was stated."
+        return self.final_answer or (self.steps[-1].answer if self.steps else "")
 
     def to_dict(self) -> dict:
-        "The JSON form: `{'steps': [...], 'final': ..., 'warnings': [...]}`."
-        return {"steps": [s.to_dict() for s in self.steps], "final": self.final, "warnings": list(self.warnings)}
+        "The JSON form: `{'steps': [...], 'final_answer': ..., 'warnings': [...]}`."
+        return {"steps": [s.to_dict() for s in self.steps], "final_answer": self.final_answer, "warnings": list(self.warnings)}
 
     def to_json(self, **kw) -> str: return json.dumps(self.to_dict(), ensure_ascii=False, **kw)
 
     @classmethod
     def from_dict(cls, d) -> Structure:
-        "Read the JSON form; raises `SchemaError` naming what is wrong."
+        "Read the JSON form (the legacy key `final` is read as `final_answer`); raises `SchemaError` naming what is wrong."
         if isinstance(d, Structure): return d
         if isinstance(d, list): d = {"steps": d}
         if not isinstance(d, dict): raise SchemaError(f"structure: expected an object with 'steps', got {type(d).__name__}")
         if "steps" not in d: raise SchemaError("structure is missing 'steps'")
         if not isinstance(d["steps"], list): raise SchemaError(f"structure.steps: expected a list, got {type(d['steps']).__name__}")
         steps = [Step.from_dict(s, where=f"steps[{i}]") for i, s in enumerate(d["steps"])]
-        final = d.get("final") or ""
+        final = d.get("final_answer", d.get("final")) or ""
         if not isinstance(final, str): final = str(final)
         warnings = d.get("warnings") or []
         if not isinstance(warnings, list): raise SchemaError("structure.warnings: expected a list of strings")
@@ -115,7 +116,7 @@ class Structure:
         lines = []
         for i, s in enumerate(self.steps, 1):
             lines += [f"[Meta-reasoning {i}]: {s.meta}", f"[Sub-problem {i}]: {s.subproblem}", f"[Answer {i}]: {s.answer}"]
-        fin = self.final_answer
+        fin = self.final_or_last_answer()
         if fin or lines: lines.append(f"So the final answer is: {fin}")
         return "\n".join(lines)
 
@@ -130,10 +131,10 @@ class Structure:
                        for i, s in enumerate(self.steps, 1))
         warn = "".join(f"<li>{_e(w)}</li>" for w in self.warnings)
         return (f"<table><thead><tr><th>#</th><th>meta</th><th>sub-problem</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>"
-                f"<p><b>final:</b> {_e(self.final_answer)}</p>" + (f"<ul>{warn}</ul>" if warn else ""))
+                f"<p><b>final:</b> {_e(self.final_or_last_answer())}</p>" + (f"<ul>{warn}</ul>" if warn else ""))
 
     def _repr_markdown_(self):
-        out = [f"**Structure**: {len(self)} steps, final answer `{self.final_answer}`", ""]
+        out = [f"**Structure**: {len(self)} steps, final answer `{self.final_or_last_answer()}`", ""]
         for i, s in enumerate(self.steps, 1): out.append(f"{i}. *{s.meta}* — **{s.subproblem}** → `{s.answer}`")
         if self.warnings: out += ["", "Warnings: " + "; ".join(self.warnings)]
         return "\n".join(out)
@@ -168,7 +169,7 @@ def parse_gsrm(text) -> Structure:
         final = _clean(text[fm.end():].split("\n", 1)[0]) or _clean(text[fm.end():])
         body = text[:fm.start()]
         tags = [m for m in tags if m.start() < fm.start()]
-    if not tags: return Structure(final=final, warnings=["no GSRM step tags found"])
+    if not tags: return Structure(final_answer=final, warnings=["no GSRM step tags found"])
     if body[:tags[0].start()].strip(): warnings.append("text before the first tag was ignored")
     steps: dict[int, dict] = {}
     order: list[int] = []
@@ -216,3 +217,55 @@ def as_structure(x) -> Structure:
             if isinstance(d, (dict, list)): return Structure.from_dict(d)
         return parse_gsrm(x)
     raise SchemaError(f"cannot read a structure from {type(x).__name__}")
+
+# %% ../nbs/00_core.ipynb #ab6687fa
+def _umask() -> int:
+    m = os.umask(0); os.umask(m)
+    return m
+
+def write_atomic(path,              # destination file (missing parent directories are created)
+                 data: str | bytes, # text (written as UTF-8) or bytes
+                ) -> Path:
+    "Write `data` to `path` via a temp file in the same directory, fsync and `os.replace`; returns the path."
+    if isinstance(data, str): data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray, memoryview)): raise TypeError(f"write_atomic: data must be str or bytes, not {type(data).__name__}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data); f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; the file gets what a plain open() would give
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError): os.unlink(tmp)
+        raise
+    return path
+
+# %% ../nbs/00_core.ipynb #0c5c9f93
+_BOXED_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BRACE_RE = re.compile(r"\\[{}]|[{}]")
+
+def last_boxed(text: str) -> str | None:
+    "Content of the last `\\boxed{...}` (or `\\fbox{...}`) with balanced braces, stripped; None when there is none."
+    if not text or "\\" not in text: return None
+    for start in reversed([m.end() for m in _BOXED_RE.finditer(text)]):
+        depth = 1
+        for b in _BRACE_RE.finditer(text, start):
+            if len(b.group(0)) == 2: continue           # an escaped brace
+            depth += 1 if b.group(0) == "{" else -1
+            if depth == 0: return text[start:b.start()].strip()
+    return None
+
+# %% ../nbs/00_core.ipynb #86f6b798
+_NUM_RE = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+
+def last_number(text: str) -> str | None:
+    "The last number in `text` as written, without thousands separators; None when there is none."
+    m = None
+    for m in _NUM_RE.finditer(text or ""): pass
+    if m is None: return None
+    v, i = m.group(0).replace(",", ""), m.start()
+    if i > 0 and text[i - 1] == "." and (i < 2 or not text[i - 2].isdigit()): v, i = "." + v, i - 1    # ".25"
+    if i > 0 and text[i - 1] == "-" and (i < 2 or not text[i - 2].isalnum()): v = "-" + v              # "-5", not "a-5"
+    return v

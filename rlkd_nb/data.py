@@ -6,19 +6,25 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #5f8a6c7f
 from __future__ import annotations
-import json, os, random, re, tempfile
+import json, random, re
 from pathlib import Path
 from typing import Iterable, Iterator
-from .core import Step, Structure, SchemaError
+from .core import Step, Structure, SchemaError, as_structure, last_number, write_atomic
 
 # %% auto #0
-__all__ = ['DataError', 'iter_jsonl', 'write_jsonl_atomic', 'make_record', 'load_jsonl', 'strip_calculator', 'gsm8k_gold',
-           'parse_socratic', 'socratic_to_plain', 'load_gsm8k_jsonl', 'think_text', 'openr1_record', 'load_openr1',
-           'load_builtin']
+__all__ = ['DataError', 'upgrade_record', 'iter_jsonl', 'write_jsonl_atomic', 'make_record', 'load_jsonl', 'strip_calculator',
+           'gsm8k_gold', 'socratic_answer', 'parse_socratic', 'socratic_to_plain', 'load_gsm8k_jsonl', 'think_text',
+           'openr1_record', 'load_openr1', 'load_builtin']
 
 # %% ../nbs/01_data.ipynb #08406073
 class DataError(ValueError):
     "A data file or record that cannot be read; the message names the file and line."
+
+def upgrade_record(rec: dict) -> dict:
+    "A record read from a file, with the legacy key `structure` renamed `teacher_structure` (the one place it is accepted)."
+    if "structure" in rec and "teacher_structure" not in rec:
+        rec = {("teacher_structure" if k == "structure" else k): v for k, v in rec.items()}
+    return rec
 
 def iter_jsonl(path) -> Iterator[tuple[int, dict]]:
     "Yield `(line_number, record)` for each non-blank line of a JSONL file; raises `DataError` naming the bad line."
@@ -30,24 +36,13 @@ def iter_jsonl(path) -> Iterator[tuple[int, dict]]:
             try: rec = json.loads(line)
             except json.JSONDecodeError as e: raise DataError(f"{path}:{i}: bad JSON ({e.msg})") from None
             if not isinstance(rec, dict): raise DataError(f"{path}:{i}: expected a JSON object, got {type(rec).__name__}")
-            yield i, rec
+            yield i, upgrade_record(rec)
 
 def write_jsonl_atomic(path, records: Iterable[dict]) -> int:
-    "Write `records` as JSONL to a temp file beside `path`, then rename it into place; returns the count."
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n"); n += 1
-        os.replace(tmp, path)
-    except BaseException:
-        try: os.unlink(tmp)
-        except OSError: pass
-        raise
-    return n
+    "Write `records` as JSONL with `core.write_atomic` (all or nothing); returns the count."
+    lines = [json.dumps(r, ensure_ascii=False) + "\n" for r in records]
+    write_atomic(path, "".join(lines))
+    return len(lines)
 
 # %% ../nbs/01_data.ipynb #b3c63100
 def _text(v) -> str:
@@ -56,24 +51,25 @@ def _text(v) -> str:
     if isinstance(v, str): return v
     raise DataError(f"expected text, got {type(v).__name__}")
 
-def make_record(problem, answer="", teacher_trace="", structure=None, **extra) -> dict:
-    "One RLKD record; `structure` may be a `Structure`, its dict form or None."
+def make_record(problem, answer="", teacher_trace="", teacher_structure=None, **extra) -> dict:
+    "One RLKD record; `teacher_structure` may be a `Structure`, its dict form or None."
     rec = {"problem": _text(problem), "answer": _text(answer), "teacher_trace": _text(teacher_trace)}
-    if structure is not None:
-        rec["structure"] = structure.to_dict() if isinstance(structure, Structure) else Structure.from_dict(structure).to_dict()
+    if teacher_structure is not None:
+        st = teacher_structure
+        rec["teacher_structure"] = st.to_dict() if isinstance(st, Structure) else Structure.from_dict(st).to_dict()
     rec.update(extra)
     return rec
 
 def load_jsonl(path, problem: str = "problem", # field holding the problem text
                answer: str | None = "answer",  # field holding the gold answer (None: no gold)
                trace: str | None = "trace",    # field holding the teacher trace (None: no trace)
-               structure: str | None = None,   # field holding a structure (dict/JSON/GSRM text), if any
+               teacher_structure: str | None = None, # field holding the teacher's structure (dict/JSON/GSRM text), if any
                limit: int | None = None,       # read at most this many records
                keep: bool = False,             # keep the other fields of each record too
               ) -> list[dict]:
     "Read any JSONL into RLKD records by naming its fields; errors name the file, line and field."
-    from rlkd_nb.core import as_structure
     out = []
+    structure = teacher_structure
     for i, r in iter_jsonl(path):
         if limit is not None and len(out) >= limit: break
         for f in (problem, answer, trace):
@@ -104,8 +100,23 @@ def _meta_for(q: str, i: int, n: int) -> str:
     lead = "First" if i == 0 else ("Finally" if i == n - 1 else "Next")
     return f"{lead}, work out {q[:1].lower() + q[1:]}." if q else f"{lead}, continue the calculation."
 
+_RESULT_RE = re.compile(r"\s*\$?\s*(-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?)\s*(%?)")
+
+def _result_at(s: str, i: int) -> str | None:
+    m = _RESULT_RE.match(s, i)
+    return re.sub(r"[,\s]", "", m.group(1)) + m.group(2) if m else None
+
+def socratic_answer(sentence: str) -> str:
+    "The result a Socratic answer sentence states: the number after its last `<<…>>`, else after its last '=', else its last number."
+    calc = None
+    for calc in _CALC_RE.finditer(sentence): pass
+    v = _result_at(sentence, calc.end()) if calc else None
+    plain = strip_calculator(sentence).strip()
+    if v is None and "=" in plain: v = _result_at(plain, plain.rindex("=") + 1)
+    return v or last_number(plain) or plain
+
 def parse_socratic(solution: str) -> Structure:
-    "GSM8K Socratic solution -> `Structure`: each `question? ** sentence` line is one step."
+    "GSM8K Socratic solution -> `Structure`: each `question? ** sentence` line is one step, the `####` line the final answer."
     lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]+", solution)]
     body = [(p, l) for p, l in lines if l.strip() and not l.lstrip().startswith("####")]
     steps, warnings = [], []
@@ -114,7 +125,7 @@ def parse_socratic(solution: str) -> Structure:
         if not sep:
             q, sep, a = line.partition("**")
         if not sep: warnings.append(f"line {k + 1} has no ' ** ' separator"); q, a = "", line
-        steps.append(Step(_meta_for(q, k, len(body)), q.strip(), strip_calculator(a).strip(), span=(pos, pos + len(line))))
+        steps.append(Step(_meta_for(q, k, len(body)), q.strip(), socratic_answer(a), span=(pos, pos + len(line))))
     return Structure(steps, gsm8k_gold(solution), warnings)
 
 # %% ../nbs/01_data.ipynb #ed3ebda4
@@ -123,7 +134,7 @@ def socratic_to_plain(solution: str) -> str:
     return "\n".join(l.split(" ** ", 1)[-1] for l in solution.split("\n"))
 
 def load_gsm8k_jsonl(path, # a GSM8K JSONL file (`question`, `answer`)
-                     socratic: bool = False, # parse `question? ** sentence` lines into `structure`
+                     socratic: bool = False, # parse `question? ** sentence` lines into `teacher_structure`
                      limit: int | None = None, # read at most this many problems
                     ) -> list[dict]:
     "Read a GSM8K JSONL file: gold after `####`, the solution lines as teacher trace, Socratic lines as structure."

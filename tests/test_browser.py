@@ -51,11 +51,11 @@ def _records():
     from rlkd_nb.data import load_builtin
     recs = []
     for r in load_builtin(n=3, seed=1):
-        t = Structure.from_dict(r["structure"])
+        t = Structure.from_dict(r["teacher_structure"])
         drifted = Structure([Step(s.meta, s.subproblem, s.answer) for s in t.steps])
         if len(drifted) > 1: drifted.steps[1] = Step("Try guessing from the units instead.", "What unit is the answer in?", "dollars")
         halved = Structure([Step(s.meta, s.subproblem + " exactly", s.answer) for s in t.steps])
-        recs.append({"problem": r["problem"], "structure": r["structure"],
+        recs.append({"problem": r["problem"], "teacher_structure": r["teacher_structure"],
                      "students": [t.to_dict(), drifted.to_dict(), halved.to_dict(), r["teacher_trace"], "I don't know. <script>alert(1)</script>"],
                      "accuracy": [1, 0, 1, 1, 0]})
     return recs
@@ -78,8 +78,8 @@ def test_group_page_renders(artifacts):
 
 
 def test_stress_page_keeps_layout(artifacts):
-    t60 = Structure([Step(f"Plan step {i}: decide what to compute next.", f"What is intermediate quantity number {i}?", str(i * 7)) for i in range(60)], final="413")
-    s5 = Structure([Step(t60[i].meta, t60[i].subproblem, t60[i].answer) for i in range(5)], final="28")
+    t60 = Structure([Step(f"Plan step {i}: decide what to compute next.", f"What is intermediate quantity number {i}?", str(i * 7)) for i in range(60)], final_answer="413")
+    s5 = Structure([Step(t60[i].meta, t60[i].subproblem, t60[i].answer) for i in range(5)], final_answer="28")
     s5.steps[2] = Step("word " * 300, "A" * 3000, "9" * 500)          # very long meta, long unbroken strings
     s5.steps[3].meta = "Z" * 2000
     body = lambda open_steps: (
@@ -112,7 +112,7 @@ def test_real_traces_group_page(artifacts):
     page_recs = []
     for v in groups:
         v = sorted(v, key=lambda r: not r["id"].endswith(".correct"))
-        page_recs.append({"problem": v[0]["problem"], "structure": g.extract(v[0]["problem"], v[0]["trace"]).to_dict(),
+        page_recs.append({"problem": v[0]["problem"], "teacher_structure": g.extract(v[0]["problem"], v[0]["trace"]).to_dict(),
                           "students": [r["trace"] for r in v[1:]], "labels": ["-".join(r["id"].split(".")[1].split("-")[-2:]) + (" ✓" if r["id"].endswith(".correct") else " ✗") for r in v[1:]],
                           "accuracy": [float(r["id"].endswith(".correct")) for r in v[1:]]})
     html = render_page(page_recs, title="R1 traces: teacher path and sample branches", judge="lexical", open_first=True)

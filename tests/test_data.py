@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from rlkd_nb.core import Structure
 from rlkd_nb.data import (DataError, load_builtin, load_gsm8k_jsonl, load_jsonl, load_openr1, parse_socratic,
-                          gsm8k_gold, think_text, write_jsonl_atomic, iter_jsonl)
+                          gsm8k_gold, think_text, write_jsonl_atomic, iter_jsonl, socratic_answer)
 
 GSM = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 
@@ -15,9 +15,8 @@ SOC = ("How many eggs does Janet sell? ** Janet sells 16 - 3 - 4 = <<16-3-4=9>>9
 def test_parse_socratic_steps_and_gold():
     st = parse_socratic(SOC)
     assert [s.subproblem for s in st] == ["How many eggs does Janet sell?", "How much does Janet make at the farmers' market?"]
-    assert st[0].answer == "Janet sells 16 - 3 - 4 = 9 duck eggs a day."       # calculator annotation removed
-    assert st[1].answer.startswith("She makes 9 * 2 = $18")
-    assert st.final == "18" and st.final_answer == "18"
+    assert [s.answer for s in st] == ["9", "18"]          # the stated result, no derivation
+    assert st.final_answer == "18"
     assert all(s.meta for s in st) and st[0].meta.startswith("First") and st[1].meta.startswith("Finally")
     assert SOC[st[0].span[0]:st[0].span[1]].startswith("How many eggs")
 
@@ -35,9 +34,9 @@ def test_load_gsm8k_plain_and_socratic(tmp_path):
     soc = load_gsm8k_jsonl(p, socratic=True)
     assert soc[0]["answer"] == "18" and soc[0]["problem"] == "Janet's ducks..."
     assert " ** " not in soc[0]["teacher_trace"] and "####" not in soc[0]["teacher_trace"]
-    assert len(Structure.from_dict(soc[0]["structure"])) == 2
+    assert len(Structure.from_dict(soc[0]["teacher_structure"])) == 2
     plain = load_gsm8k_jsonl(p, limit=1)
-    assert len(plain) == 1 and "structure" not in plain[0] and "<<16-3-4=9>>" in plain[0]["teacher_trace"]
+    assert len(plain) == 1 and "teacher_structure" not in plain[0] and "<<16-3-4=9>>" in plain[0]["teacher_trace"]
 
 def test_load_gsm8k_bad_line_names_line(tmp_path):
     p = tmp_path / "g.jsonl"
@@ -50,18 +49,38 @@ def test_real_socratic_file_every_problem_has_steps():
     recs = load_gsm8k_jsonl(GSM / "socratic_dev.jsonl", socratic=True)
     assert len(recs) == 660
     for r in recs:
-        st = Structure.from_dict(r["structure"])
+        st = Structure.from_dict(r["teacher_structure"])
         assert len(st) >= 1 and all(s.subproblem and s.answer for s in st), r["problem"]
-        assert st.final == r["answer"]
+        assert st.final_answer == r["answer"]
+    # the step answers are short results: nearly all a number, and the last step's is nearly always the gold answer
+    answers = [s.answer for r in recs for s in Structure.from_dict(r["teacher_structure"])]
+    assert sum(a.replace(".", "", 1).replace("-", "", 1).replace("%", "").replace("/", "", 1).isdigit() for a in answers) / len(answers) > 0.99
+    last_ok = sum(float(Structure.from_dict(r["teacher_structure"])[-1].answer.rstrip("%")) == float(r["answer"])
+                  for r in recs if Structure.from_dict(r["teacher_structure"])[-1].answer.replace(".", "", 1).isdigit())
+    assert last_ok / len(recs) > 0.9
+
+def test_socratic_answer_is_the_stated_result():
+    assert socratic_answer("There are 15 x 3/5 = <<15*3/5=9>>9 liters of water from the 15 liters drink.") == "9"
+    assert socratic_answer("So the price is 80,000+50,000=$<<80000+50000=130000>>130,000") == "130000"
+    assert socratic_answer("That is $<<20*35=700>>700/week") == "700"
+    assert socratic_answer("Dividing both sides by .75, we get X = $26.") == "26"
+    assert socratic_answer("Charlie has 54 − 37 = 17 stickers left.") == "17"
+    assert socratic_answer("no number here") == "no number here"
+
+def test_legacy_structure_key_is_read_as_teacher_structure(tmp_path):
+    p = tmp_path / "old.jsonl"
+    p.write_text(json.dumps({"problem": "p", "answer": "1", "trace": "t", "structure": {"steps": [], "final": "1"}}) + "\n")
+    r = load_jsonl(p, teacher_structure="teacher_structure")[0]
+    assert r["teacher_structure"] == {"steps": [], "final_answer": "1", "warnings": []} and "structure" not in r
 
 def test_load_jsonl_named_fields(tmp_path):
     p = tmp_path / "mine.jsonl"
     rows = [{"q": "What is 2+3?", "gold": 5, "cot": "2+3=5.", "extra": 1},
             {"q": "What is 1+1?", "gold": "2", "cot": "1+1=2.", "st": {"steps": [{"meta": "m", "subproblem": "s?", "answer": "2"}]}}]
     write_jsonl_atomic(p, rows)
-    recs = load_jsonl(p, problem="q", answer="gold", trace="cot", structure="st", keep=True)
+    recs = load_jsonl(p, problem="q", answer="gold", trace="cot", teacher_structure="st", keep=True)
     assert recs[0]["answer"] == "5" and recs[0]["teacher_trace"] == "2+3=5." and recs[0]["extra"] == 1
-    assert "structure" not in recs[0] and recs[1]["structure"]["steps"][0]["answer"] == "2"
+    assert "teacher_structure" not in recs[0] and recs[1]["teacher_structure"]["steps"][0]["answer"] == "2"
     assert recs[0]["id"] == "mine-1"
     assert load_jsonl(p, problem="q", answer=None, trace=None)[0]["teacher_trace"] == ""
     with pytest.raises(DataError, match=r"mine.jsonl:1: missing field 'trace'"):
@@ -141,7 +160,7 @@ def test_builtin_structure_final_equals_gold_and_spans():
     assert len(templates) >= 8
     n_two = 0
     for r in data:
-        st = Structure.from_dict(r["structure"])
+        st = Structure.from_dict(r["teacher_structure"])
         assert st.final_answer == r["answer"] == st[-1].answer
         assert int(r["answer"]) >= 0 and str(int(r["answer"])) == r["answer"]   # integer gold
         assert 3 <= len(st) <= 4                      # the chosen sub-problems, then the check
@@ -158,7 +177,7 @@ def test_builtin_structure_final_equals_gold_and_spans():
 def test_builtin_step_answers_are_consistent_arithmetic():
     import re
     for r in load_builtin(100, seed=11):
-        st = Structure.from_dict(r["structure"])
+        st = Structure.from_dict(r["teacher_structure"])
         for s in st:
             seg = r["teacher_trace"][s.span[0]:s.span[1]]
             found = re.findall(r"((?:\d+ [-+*/] )+\d+) = (\d+)", seg)

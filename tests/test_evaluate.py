@@ -1,4 +1,4 @@
-"""rlkd_nb.evaluate: metric logic on hand-made completions, a real (tiny) model end to end, data loading, CLI errors."""
+"""rlkd_nb.evaluate and rlkd_nb.experiments: metric logic on hand-made completions, a real (tiny) model end to end, data loading, reports, CLI errors."""
 import json, math, subprocess, sys
 from pathlib import Path
 
@@ -6,9 +6,10 @@ import pytest
 
 from rlkd_nb.cli import main
 from rlkd_nb.data import load_builtin
+from rlkd_nb.core import write_atomic
 from rlkd_nb.evaluate import (METRIC_KEYS, chat_prompts, evaluate, generate_completions, load_eval_problems,
-                              metrics_only, pass_at_k, score_completions, write_atomic, demo_report,
-                              metrics_table_html, reward_curves, run_experiment)
+                              metrics_only, pass_at_k, score_completions, metrics_table_html)
+from rlkd_nb.experiments import demo_report, run_experiment, training_curves_png
 
 
 def right(ans): return f"<think>\nLet me compute it.\n</think>\n<answer>\n\\boxed{{{ans}}}\n</answer>"
@@ -79,7 +80,7 @@ def test_pass_at_k_at_least_pass_at_1_for_any_split(probs):
 def test_structure_alignment_rewards_teacher_structure(probs):
     "A completion that restates the teacher's steps aligns better than one that does not."
     p = probs[0]
-    steps = p["structure"]["steps"]
+    steps = p["teacher_structure"]["steps"]
     copy = "<think>\n" + "\n\n".join(f"{s['meta']} {s['subproblem']} {s['answer']}." for s in steps) + \
            f"\n</think>\n<answer>\n\\boxed{{{p['answer']}}}\n</answer>"
     a, b = score_completions(p, [copy, WRONG], judge="lexical")
@@ -156,15 +157,15 @@ def test_sampling_is_seeded(tiny, probs):
 
 def test_load_eval_problems_builtin():
     ps = load_eval_problems("builtin:5")
-    assert len(ps) == 5 and all(p["structure"]["steps"] for p in ps)
+    assert len(ps) == 5 and all(p["teacher_structure"]["steps"] for p in ps)
     assert len(load_eval_problems("builtin", n=2)) == 2
 
 
 def test_load_eval_problems_gsm8k(shared_data):
     ps = load_eval_problems(str(shared_data / "gsm8k" / "test.jsonl"), n=3)
-    assert len(ps) == 3 and all(p["answer"] and p["structure"]["steps"] for p in ps)
+    assert len(ps) == 3 and all(p["answer"] and p["teacher_structure"]["steps"] for p in ps)
     soc = load_eval_problems(str(shared_data / "gsm8k" / "socratic_dev.jsonl"), n=2)
-    assert len(soc) == 2 and all(s["subproblem"].endswith("?") for p in soc for s in p["structure"]["steps"])
+    assert len(soc) == 2 and all(s["subproblem"].endswith("?") for p in soc for s in p["teacher_structure"]["steps"])
 
 
 def test_load_eval_problems_records(tmp_path):
@@ -172,7 +173,7 @@ def test_load_eval_problems_records(tmp_path):
     f.write_text(json.dumps({"problem": "What is 2+2?", "answer": "4",
                              "teacher_trace": "First, how much is 2+2? 2+2 = 4.\n\nSo the answer is 4."}) + "\n")
     (p,) = load_eval_problems(str(f))
-    assert p["answer"] == "4" and "structure" in p
+    assert p["answer"] == "4" and len(p["teacher_structure"]["steps"]) >= 1
     bad = tmp_path / "bad.jsonl"; bad.write_text(json.dumps({"text": "x"}) + "\n")
     with pytest.raises(ValueError, match="problem"): load_eval_problems(str(bad))
     with pytest.raises(FileNotFoundError): load_eval_problems(str(tmp_path / "none.jsonl"))
@@ -193,7 +194,7 @@ def test_demo_report_is_self_contained(probs):
     assert page.lstrip().lower().startswith("<!doctype html")
     assert "data:image/png;base64," in page and "<script src" not in page and "http://" not in page
     assert "Teacher vs student structure" in page and "+0.500" in page       # accuracy 1/6 -> 4/6
-    assert reward_curves([]) is None
+    assert training_curves_png([]) is None and "Training curves" in page
     assert "<td class='down'>-0.100</td>" in metrics_table_html({"a": {"accuracy": 0.3}, "b": {"accuracy": 0.2}})
 
 

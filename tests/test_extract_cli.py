@@ -24,7 +24,7 @@ def test_builtin_offline_subprocess_with_progress(tmp_path):
     recs = _lines(out)
     assert len(recs) == 12
     for rec in recs:
-        st, true = Structure.from_dict(rec["structure"]), Structure.from_dict(rec["true_structure"])
+        st, true = Structure.from_dict(rec["teacher_structure"]), Structure.from_dict(rec["true_structure"])
         assert st.final_answer == rec["answer"] == true.final_answer
         assert len(st) >= 3 and all(s.span for s in st)
     assert r.stdout == ""
@@ -41,14 +41,14 @@ def test_named_fields_and_think_tags(tmp_path):
     assert main(["extract", str(inp), "-o", str(out), "--field-problem", "q", "--field-trace", "cot", "-q"]) == 0
     rec = _lines(out)[0]
     assert rec["keep"] == 7 and rec["q"] == "What is 2+2?"             # input record kept as is
-    st = Structure.from_dict(rec["structure"])
+    st = Structure.from_dict(rec["teacher_structure"])
     assert st.final_answer == "4" and len(st) >= 3
 
 def test_default_trace_field_falls_back_to_teacher_trace(tmp_path):
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     _write(inp, [{"problem": "p", "teacher_trace": "a = <<1+1=2>>2 apples\n#### 2"}])
     assert main(["extract", str(inp), "-o", str(out), "-q"]) == 0
-    assert Structure.from_dict(_lines(out)[0]["structure"]).final == "2"
+    assert Structure.from_dict(_lines(out)[0]["teacher_structure"]).final_answer == "2"
 
 def test_bad_lines_are_reported_and_the_rest_run(tmp_path, capsys):
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
@@ -107,7 +107,7 @@ def test_batches_go_through_extract_batch(tmp_path):
     _write(inp, [{"problem": f"p{i}", "trace": f"t{i}"} for i in range(10)])
     assert main(["extract", str(inp), "-o", str(out), "--backend", "recorder", "--batch-size", "4", "-q"]) == 0
     assert made[-1].sizes == [4, 4, 2]
-    assert [r["structure"]["steps"][0]["subproblem"] for r in _lines(out)] == [f"p{i}?" for i in range(10)]
+    assert [r["teacher_structure"]["steps"][0]["subproblem"] for r in _lines(out)] == [f"p{i}?" for i in range(10)]
 
 def test_failed_batch_falls_back_per_record(tmp_path, capsys):
     register_gsrm("recorder", lambda **kw: Recorder(**kw))
@@ -148,3 +148,11 @@ def test_backend_that_always_fails_stops_early(tmp_path, capsys):
     assert "the 'broken' GSRM failed: OSError: model weights not found" in err
     assert err.count("model weights not found") == 1 and "Traceback" not in err
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_legacy_structure_key_is_replaced_not_kept(tmp_path):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text(json.dumps({"problem": "p", "trace": "2+2 = 4.\nThe answer is 4.", "structure": {"steps": []}}) + "\n")
+    assert main(["extract", str(inp), "-o", str(out), "-q"]) == 0
+    rec = _lines(out)[0]
+    assert "structure" not in rec and len(Structure.from_dict(rec["teacher_structure"])) >= 1

@@ -5,7 +5,8 @@ import pytest
 from rlkd_nb.core import Step, Structure
 from rlkd_nb.data import load_builtin
 from rlkd_nb import gsrm as G
-from rlkd_nb.gsrm import GSRM, HeuristicGSRM, extract, get_gsrm, reasoning_of, register_gsrm, last_number, final_result
+from rlkd_nb.core import last_number
+from rlkd_nb.gsrm import GSRM, HeuristicGSRM, extract, get_gsrm, reasoning_of, register_gsrm, final_result
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -24,7 +25,7 @@ JANET = ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n"
 
 def test_gsm8k_one_step_per_line_with_questions():
     st = extract("Janet's ducks lay 16 eggs per day...", JANET)
-    assert len(st) == 2 and st.final == "18"
+    assert len(st) == 2 and st.final_answer == "18"
     assert st[0].subproblem == "How many duck eggs does Janet sell a day?"
     assert st[0].answer == "9 duck eggs" and st[1].answer == "$18"
     assert st[1].subproblem.startswith("How much does she make") and st[1].subproblem.endswith("?")
@@ -105,7 +106,7 @@ def test_builtin_extracted_subproblems_overlap_true_ones():
     "The heuristic recovers the generator's sub-problems as the questions it writes into the trace."
     hits = total = 0
     for rec in load_builtin(40, seed=5):
-        true = [s.subproblem.lower() for s in Structure.from_dict(rec["structure"])]
+        true = [s.subproblem.lower() for s in Structure.from_dict(rec["teacher_structure"])]
         got = " ".join(s.subproblem.lower() for s in extract(rec["problem"], rec["teacher_trace"]))
         for q in true:
             total += 1; hits += q.rstrip("?") in got
@@ -148,9 +149,13 @@ def test_get_gsrm_and_registry():
 
 def test_llm_backend_is_lazy():
     import subprocess, sys
-    code = "import sys, rlkd_nb.gsrm; print('rlkd_nb.llm_gsrm' in sys.modules, 'torch' in sys.modules, 'transformers' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["False", "False", "False"]      # importing gsrm pulls in neither the LLM GSRM nor torch
+    code = ("import sys, rlkd_nb.gsrm as g; print('rlkd_nb.llm_gsrm' in sys.modules, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
+            "try: g.get_gsrm('llm')\nexcept ValueError as e: print(e)\n"
+            "import rlkd_nb.llm_gsrm; print(type(g.get_gsrm('llm', generate_fn=lambda c: [], cache=False)).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0].split() == ["False", "False", "False"]      # importing gsrm pulls in neither the LLM GSRM nor torch
+    assert "import rlkd_nb.llm_gsrm" in out[1]                 # the "llm" name says which module registers it
+    assert out[2] == "LLMGSRM"
 
 class Upper(GSRM):
     "A toy extractor: proves another GSRM plugs into extract(), get_gsrm() and extract_batch unchanged."
@@ -179,7 +184,7 @@ def test_batch_equals_single():
 def test_modes_can_be_forced():
     t = "Okay, so 2+2.\n\nFirst, 2+2=4.\n\nSo the answer is 4."
     s = HeuristicGSRM(mode="gsm8k").extract("p", t)
-    assert len(s) == 2 and s.final == "4"     # one step per non-empty line; the closing answer line is the final
+    assert len(s) == 2 and s.final_answer == "4"     # one step per non-empty line; the closing answer line is the final
     assert HeuristicGSRM(mode="trace").extract("p", JANET).final_answer  # still returns something sensible
 
 @needs_r1
@@ -199,5 +204,5 @@ def test_gsm8k_closing_answer_sentence_is_the_final_not_a_step():
     plain = "Janet sells 16 - 3 - 4 = 9 duck eggs a day.\nShe makes 9 * 2 = $18 every day.\n"
     a, b = extract("q", plain + "#### 18"), extract("q", plain + "The answer is 18.")
     assert len(a) == len(b) == 2
-    assert a.final == b.final == "18"
+    assert a.final_answer == b.final_answer == "18"
     assert [s.answer for s in a] == [s.answer for s in b]

@@ -5,7 +5,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from rlkd_nb.core import Step, Structure, parse_gsrm
-from rlkd_nb.gsrm import GSRM, get_gsrm
+from rlkd_nb.gsrm import GSRM, get_gsrm, evaluate_gsrm, compare_gsrms
 from rlkd_nb import llm_gsrm as L
 
 GOOD = ("[Meta-reasoning 1]: First count the muffins sold.\n[Sub-problem 1]: How many muffins were sold?\n[Answer 1]: 33\n"
@@ -98,7 +98,7 @@ def test_malformed_generations_are_counted(cache_path):
     assert len(ss["no_tags"]) == 0 and len(ss["empty"]) == 0
     assert len(ss["truncated"]) == 1 and any("truncated" in w or "missing" in w for w in ss["truncated"].warnings)
     assert len(ss["repeated"]) == 1 and any("duplicate" in w for w in ss["repeated"].warnings)
-    assert len(ss["chatter_after"]) == 2 and ss["chatter_after"].final == "99"   # clipped at the final-answer line
+    assert len(ss["chatter_after"]) == 2 and ss["chatter_after"].final_answer == "99"   # clipped at the final-answer line
     st = g.stats
     assert st["no_steps"] == 2 and st["duplicate"] == 1 and st["generated"] == 5 and st["gen_errors"] == 0
 
@@ -158,23 +158,23 @@ def test_gsm8k_socratic_pairs(shared_data):
     assert len(pairs) == 660
     soc = [json.loads(l) for l in open(d / "socratic_dev.jsonl")]
     for p, s in zip(pairs[:50], soc[:50]):
-        st = Structure.from_dict(p["structure"])
+        st = Structure.from_dict(p["teacher_structure"])
         assert len(st) == sum("**" in l for l in s["answer"].split("\n"))
-        assert st.final == s["answer"].split("####")[-1].strip().replace(",", "")
+        assert st.final_answer == s["answer"].split("####")[-1].strip().replace(",", "")
         assert "<<" not in p["reasoning"] and "**" not in p["reasoning"]
         assert all(x.meta and x.subproblem and x.answer for x in st)
-    assert [x.answer for x in Structure.from_dict(pairs[0]["structure"])] == ["9", "18"]
+    assert [x.answer for x in Structure.from_dict(pairs[0]["teacher_structure"])] == ["9", "18"]
 
 
 def test_load_structure_pairs(tmp_path):
     f = tmp_path / "p.jsonl"
-    f.write_text(json.dumps({"problem": "p", "reasoning": "r", "structure": GOOD}) + "\n"
-                 + json.dumps({"problem": "q", "reasoning": "r", "structure": parse_gsrm(GOOD).to_dict()}) + "\n")
+    f.write_text(json.dumps({"problem": "p", "reasoning": "r", "teacher_structure": GOOD}) + "\n"
+                 + json.dumps({"problem": "q", "reasoning": "r", "teacher_structure": parse_gsrm(GOOD).to_dict()}) + "\n")
     ps = L.load_structure_pairs(f)
-    assert len(ps) == 2 and ps[0]["structure"] == ps[1]["structure"]
+    assert len(ps) == 2 and ps[0]["teacher_structure"] == ps[1]["teacher_structure"]
     f.write_text(json.dumps({"problem": "p", "reasoning": "r"}) + "\n")
-    with pytest.raises(ValueError, match=r"p.jsonl:1: missing field 'structure'"): L.load_structure_pairs(f)
-    f.write_text('{"problem": "p", "reasoning": "r", "structure": {"steps": [{"meta": 1}]}}\n')
+    with pytest.raises(ValueError, match=r"p.jsonl:1: missing field 'teacher_structure'"): L.load_structure_pairs(f)
+    f.write_text('{"problem": "p", "reasoning": "r", "teacher_structure": {"steps": [{"meta": 1}]}}\n')
     with pytest.raises(ValueError, match=r"p.jsonl:1: .*steps\[0\]"): L.load_structure_pairs(f)
 
 
@@ -224,14 +224,14 @@ def test_encode_example_weights_by_field(tiny):
 
 def _pairs(n=6):
     return [{"problem": f"Ann has {i} apples and buys 2 more. How many now?", "reasoning": f"{i} + 2 = {i + 2}.",
-             "structure": Structure([Step("Add the apples bought.", f"What is {i} + 2?", str(i + 2))], final=str(i + 2)).to_dict()}
+             "teacher_structure": Structure([Step("Add the apples bought.", f"What is {i} + 2?", str(i + 2))], final_answer=str(i + 2)).to_dict()}
             for i in range(n)]
 
 
 def test_train_gsrm_tiny_lora_and_reload(tmp_path):
-    bad = [{"problem": "p", "reasoning": "r", "structure": "no tags at all"},
-           {"problem": "p", "reasoning": "r", "structure": {"steps": "oops"}},
-           {"problem": "p", "reasoning": "x" * 5000, "structure": _pairs(1)[0]["structure"]}]
+    bad = [{"problem": "p", "reasoning": "r", "teacher_structure": "no tags at all"},
+           {"problem": "p", "reasoning": "r", "teacher_structure": {"steps": "oops"}},
+           {"problem": "p", "reasoning": "x" * 5000, "teacher_structure": _pairs(1)[0]["teacher_structure"]}]
     res = L.train_gsrm(_pairs() + bad, "tiny", tmp_path / "gsrm", max_steps=4, batch_size=2, max_len=600, lr=1e-3,
                        meta_weight=2.0, solve_weight=1.0, logging_steps=1)
     assert res.n_train == 6 and res.skipped == {"bad_structure": 1, "too_long": 1, "bad_record": 1}
@@ -247,7 +247,7 @@ def test_train_gsrm_tiny_lora_and_reload(tmp_path):
 
 def test_train_gsrm_no_usable_pairs():
     with pytest.raises(ValueError, match="no usable training pairs"):
-        L.train_gsrm([{"problem": "p", "reasoning": "r", "structure": "garbage"}], "tiny", None, max_steps=1)
+        L.train_gsrm([{"problem": "p", "reasoning": "r", "teacher_structure": "garbage"}], "tiny", None, max_steps=1)
 
 
 def test_train_gsrm_qlora_cpu():
@@ -286,7 +286,7 @@ def test_annotate_with_openai_compatible_stub(stub_server):
     ann = L.OpenAIAnnotator(stub_server, model="teacher-7b", api_key="sk-test", timeout=5)
     traces = [{"problem": "muffins", "reasoning": "40-7=33, 33*3=99"}, {"problem": "other", "teacher_trace": "t"}]
     good, failed = L.annotate(traces, ann, retries=2)
-    assert len(good) == 1 and good[0]["attempts"] == 3 and len(Structure.from_dict(good[0]["structure"])) == 2
+    assert len(good) == 1 and good[0]["attempts"] == 3 and len(Structure.from_dict(good[0]["teacher_structure"])) == 2
     assert failed == [{"index": 1, "problem": "other", "attempts": 3, "errors": failed[0]["errors"]}]
     assert len(failed[0]["errors"]) == 3 and "unusable output" in failed[0]["errors"][0]
     path, headers, body = _Stub.requests[0]
@@ -309,13 +309,13 @@ def test_annotate_with_a_gsrm_and_unreachable_endpoint():
 
 def test_evaluate_gsrm_figures():
     ref = parse_gsrm(GOOD)
-    pairs = [{"problem": "p", "reasoning": "r", "structure": ref.to_dict()}] * 2
-    wrong = Structure([Step("m", "How many apples?", "34")], final="34")
-    r = L.evaluate_gsrm([ref, wrong], pairs, judge="lexical")
+    pairs = [{"problem": "p", "reasoning": "r", "teacher_structure": ref.to_dict()}] * 2
+    wrong = Structure([Step("m", "How many apples?", "34")], final_answer="34")
+    r = evaluate_gsrm([ref, wrong], pairs, judge="lexical")
     assert r["step_count_acc"] == 0.5 and r["step_count_mae"] == 0.5
     assert r["answer_agreement"] == round(2 / 3, 4) and r["answer_recall"] == 0.5
     assert r["final_answer_acc"] == 0.5 and r["parse_failure_rate"] == 0.0 and r["similarity_judge"] == "lexical"
-    r = L.evaluate_gsrm([Structure(), ref], pairs, judge="lexical")
+    r = evaluate_gsrm([Structure(), ref], pairs, judge="lexical")
     assert r["parse_failure_rate"] == 0.5 and r["subproblem_similarity"] == 1.0
 
 
@@ -323,7 +323,7 @@ def test_evaluate_side_by_side_with_heuristic(shared_data):
     d = shared_data / "gsm8k"
     pairs = L.gsm8k_socratic_pairs(d / "socratic_dev.jsonl", d / "test.jsonl")[-10:]
     fake = L.LLMGSRM(generate_fn=lambda chats: ["no tags"] * len(chats), cache=False)
-    t = L.compare_gsrms({"heuristic": get_gsrm("heuristic"), "llm": fake}, pairs, judge="lexical")
+    t = compare_gsrms({"heuristic": get_gsrm("heuristic"), "llm": fake}, pairs, judge="lexical")
     assert set(t) == {"heuristic", "llm"} and t["llm"]["parse_failure_rate"] == 1.0
     assert t["heuristic"]["parse_failure_rate"] < 1.0 and t["heuristic"]["answer_agreement"] > 0
 
@@ -372,7 +372,8 @@ def test_rlkd_extract_backend_llm_tiny(tmp_path, monkeypatch, capsys):
     rc = main(["extract", str(f), "-o", str(tmp_path / "out.jsonl"), "--backend", "llm", "--model", "tiny", "-q"])
     assert rc == 0
     rec = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])
-    assert "structure" in rec and isinstance(Structure.from_dict(rec["structure"]), Structure)
+    Structure.from_dict(rec["teacher_structure"])        # the JSON form (raises SchemaError when malformed)
+    assert "structure" not in rec
     assert (tmp_path / "cache" / "gsrm" / "cache.sqlite").exists()
 
 

@@ -13,7 +13,7 @@ def _bases() -> list[str]:
     "Canonical GSRM texts: true structures of the built-in data and heuristic extractions of its traces."
     out = []
     for r in load_builtin(40, seed=123):
-        out.append(Structure.from_dict(r["structure"]).to_text())
+        out.append(Structure.from_dict(r["teacher_structure"]).to_text())
         out.append(extract(r["problem"], r["teacher_trace"]).to_text())
     return out
 

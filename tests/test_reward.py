@@ -1,13 +1,14 @@
-"Tests of rlkd_nb.reward: the structure reward against a sequential reference, judges, outcome rewards, RLKDReward, CLI."
+"Tests of rlkd_nb.reward and rlkd_nb.judges: the batched structure reward against the sequential one, judges, outcome rewards, RLKDReward, the reward registry, CLI."
 import json, math, random, subprocess, sys
 
 import pytest
 
 from rlkd_nb.core import Step, Structure
-from rlkd_nb.reward import (AnswerJudge, CompositeJudge, EmbeddingJudge, ExactJudge, Judge, LexicalJudge, LLMJudge,
-                            RLKDReward, RewardResult, accuracy_reward, add_teacher_structures, answers_equal,
-                            format_reward, get_judge, rlkd_reward_set, score_json, structure_reward,
-                            structure_reward_batch, tag_count_reward, token_f1)
+from rlkd_nb.judges import (AnswerJudge, CompositeJudge, EmbeddingJudge, ExactJudge, Judge, LexicalJudge, LLMJudge,
+                            answers_equal, get_judge, judge_names, token_f1)
+from rlkd_nb.reward import (RLKDReward, RewardResult, accuracy_reward, add_teacher_structures, format_reward,
+                            get_reward_funcs, score_json, structure_reward, structure_reward_batch, structure_reward_sequential,
+                            tag_count_reward)
 
 
 def st(*rows):
@@ -22,41 +23,12 @@ class CountingJudge(Judge):
         self.pairwise = pairwise
         self.asked = []
         self.inner = ExactJudge()
-    def _compare(self, pairs):
-        self.asked += list(pairs)
-        return self.inner._compare(pairs)
+    def _compare(self, questions):
+        self.asked += list(questions)
+        return self.inner._compare(questions)
 
 
-# ---------------------------------------------------------------- reference implementation (official algorithm)
-
-def reference_reward(teacher, student, judge, mode="paper"):
-    "Plain sequential implementation of the official algorithm: one judge call per decision."
-    T, S = list(teacher), list(student)
-    K = min(len(T), len(S))
-    calls = 0
-    scores, metas, gate = [], [], None
-    for k in range(K):                                    # 1. meta gate with the prefix rule
-        if k > 0 and scores[k - 1] == 0:
-            scores.append(0.0); metas.append(None); continue
-        (m, _), = judge.compare([(T[k].meta, S[k].meta, "meta")]); calls += 1
-        metas.append(m)
-        scores.append(1.0 if m else 0.0)
-        if not m and gate is None: gate = k
-    subs, anss = [None] * K, [None] * K
-    for k in range(K):                                    # 2. sub-problem
-        if scores[k] != 0:
-            (m, _), = judge.compare([(T[k].subproblem, S[k].subproblem, "subproblem")]); calls += 1
-            subs[k] = m
-            if not m: scores[k] *= 0.5
-    for k in range(K):                                    # 3. answer
-        if scores[k] != 0:
-            (m, _), = judge.compare([(T[k].answer, S[k].answer, "answer")]); calls += 1
-            anss[k] = m
-            if not m: scores[k] *= 0.5
-    raw = sum(scores)                                     # 4. plain sum
-    total = raw / len(T) if mode == "normalized" and T else (0.0 if mode == "normalized" else raw)
-    return dict(total=total, raw=raw, scores=scores, metas=metas, subs=subs, anss=anss, gate=gate, calls=calls)
-
+# ---------------------------------------------------------------- batched = sequential (the paper's algorithm)
 
 def random_structure(rng, max_steps=8):
     vocab_m, vocab_q, vocab_a = ["plan A", "plan B", "Plan a."], ["q1", "q2", "Q1?"], ["1", "2", "2."]
@@ -72,16 +44,12 @@ def test_batched_equals_sequential_reference(strategy, passes, mode):
     pairs = [(random_structure(rng), random_structure(rng)) for _ in range(1200)]
     judge = ExactJudge()
     got = structure_reward_batch(pairs, judge, mode=mode, strategy=strategy, passes=passes)
+    seq_judge = CountingJudge()
     for (t, s), r in zip(pairs, got):
-        ref = reference_reward(t, s, ExactJudge(), mode)
-        assert math.isclose(r.total, ref["total"]) and math.isclose(r.raw, ref["raw"])
-        assert r.gate_index == ref["gate"]
-        assert r.judge_calls == ref["calls"]
-        assert [v.score for v in r.steps] == ref["scores"]
-        assert [v.meta_match for v in r.steps] == ref["metas"]
-        assert [v.subproblem_match for v in r.steps] == ref["subs"]
-        assert [v.answer_match for v in r.steps] == ref["anss"]
-        assert (r.n_teacher, r.n_student, len(r.steps)) == (len(t), len(s), min(len(t), len(s)))
+        asked = len(seq_judge.asked)
+        ref = structure_reward_sequential(t, s, seq_judge, mode)
+        assert r == ref                                           # every verdict, score, gate, length and count
+        assert r.judge_calls == len(seq_judge.asked) - asked      # the sequential algorithm asks exactly these
     # the random pairs cover every case: gates, no gate, empty sides, every step score
     assert {r.gate_index is None for r in got} == {True, False}
     assert {v.score for r in got for v in r.steps} == {0.0, 0.25, 0.5, 1.0}
@@ -110,14 +78,14 @@ STUDENT = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "
 
 def test_worked_example_of_the_method():
     r = structure_reward(TEACHER, STUDENT, judge="exact")
-    assert r.total == 1.0 and r.mode == "paper" and r.raw == 1.0
+    assert r.total == 1.0 and r.mode == "paper"
     assert [v.score for v in r.steps] == [0.5, 0.5, 0.0, 0.0]
     assert r.gate_index == 2 and (r.n_teacher, r.n_student) == (5, 4)
     assert r.judge_calls == 3 + 2 * 2
     assert [v.gated for v in r.steps] == [False, False, False, True]
     assert r.steps[0].answer_match is False and r.steps[1].subproblem_match is False
     n = structure_reward(TEACHER, STUDENT, judge="exact", mode="normalized")
-    assert n.total == pytest.approx(1.0 / 5) and n.raw == 1.0 and n.normalized == pytest.approx(0.2)
+    assert n.total == pytest.approx(1.0 / 5) and [v.score for v in n.steps] == [0.5, 0.5, 0.0, 0.0]
 
 
 def test_first_step_mismatch_scores_zero():
@@ -182,7 +150,7 @@ def test_result_display_and_dict(monkeypatch):
     h = r._repr_html_()
     assert h.count("<tr") == 1 + 4 and "total (paper): 1" in h and "gate: step 3" in h
     d = json.loads(json.dumps(r.to_dict()))
-    assert d["steps"][3]["gated"] is True and d["normalized"] == pytest.approx(0.2)
+    assert d["steps"][3]["gated"] is True and d["total"] == 1.0 and "raw" not in d
     assert set(score_json(r)) == {"total", "mode", "gate_index", "n_teacher", "n_student", "judge_calls", "steps"}
     rw.set_result_renderer(lambda res: f"<b>custom {res.total}</b>")
     try: assert r._repr_html_() == "<b>custom 1.0</b>"
@@ -270,8 +238,7 @@ def test_default_judge_batch_is_sequential_in_three_passes():
     got = structure_reward_batch([(teacher, s) for s in students], judge)
     assert emb.forward_passes - p0 <= 3
     for s, r in zip(students, got):
-        ref = reference_reward(teacher, s, judge)
-        assert math.isclose(r.total, ref["total"]) and r.gate_index == ref["gate"] and r.judge_calls == ref["calls"]
+        assert r == structure_reward_sequential(teacher, s, judge)
     assert len({r.gate_index for r in got}) > 1 and len({r.total for r in got}) > 1   # the batch is not degenerate
 
 def test_answer_judge():
@@ -285,16 +252,16 @@ def test_answer_judge():
 def test_llm_judge_on_a_tiny_model():
     from rlkd_nb.models import tiny_model
     j = LLMJudge(*tiny_model())
-    pairs = [("How many eggs?", "How many eggs?", "subproblem"), ("9", "a much longer answer than the other one", "answer"),
-             ("plan", "plan", "meta")]
-    res = j.compare(pairs)
+    questions = [("How many eggs?", "How many eggs?", "subproblem"), ("9", "a much longer answer than the other one", "answer"),
+                 ("plan", "plan", "meta")]
+    res = j.compare(questions)
     assert j.forward_passes == 1 and all(0.0 <= s <= 1.0 for _, s in res)
-    alone = [j.compare([p])[0][1] for p in pairs]
+    alone = [j.compare([q])[0][1] for q in questions]
     assert alone == pytest.approx([s for _, s in res], abs=1e-4)      # left padding does not change a verdict
     assert all((s >= 0.5) == m for m, s in res)
     g = LLMJudge(*tiny_model(), mode="generate")
-    gres = g.compare(pairs)
-    assert all(s in (0.0, 1.0) for _, s in gres) and g.unparsed <= len(pairs)
+    gres = g.compare(questions)
+    assert all(s in (0.0, 1.0) for _, s in gres) and g.unparsed <= len(questions)
     with pytest.raises(ValueError):
         LLMJudge(*tiny_model(), mode="sample")
 
@@ -307,6 +274,22 @@ def test_composite_routes_by_field_and_shares_judges():
     with pytest.raises(ValueError, match="no judge"):
         CompositeJudge({"meta": e})
     assert isinstance(get_judge(), CompositeJudge) and get_judge(e) is e
+
+
+def test_judge_registry_names_every_choice():
+    from rlkd_nb.judges import register_judge, _JUDGE_FACTORIES
+    assert judge_names() == ["answer", "default", "embedding", "exact", "lexical", "llm"]
+    register_judge("loose-lexical", lambda **kw: LexicalJudge(threshold=0.1, **kw))
+    try:
+        from rlkd_nb.cli import build_parser
+        p = build_parser()
+        for cmd in ("score", "eval", "view"):
+            sp = p._subparsers._group_actions[0].choices[cmd]
+            judge_opt = next(a for a in sp._actions if "--judge" in a.option_strings)
+            assert "loose-lexical" in judge_opt.choices, cmd
+        assert get_judge("loose-lexical").threshold["answer"] == 0.1
+    finally:
+        del _JUDGE_FACTORIES["loose-lexical"]
 
 
 # ---------------------------------------------------------------- outcome rewards
@@ -363,7 +346,7 @@ def test_rlkd_reward_scores_a_batch_and_logs():
     logged, metrics = {}, {}
     out = rf(prompts=["p"] * 4, completions=comps, **trl_kwargs(4, logged, metrics, teacher_structure=[TEACH] * 4, problem=["p"] * 4))
     assert out == [2.0, 0.5, 1.0, 0.0]
-    assert rf.__name__ == "structure_reward"
+    assert rf.__name__ == "rlkd_structure"
     assert all(len(v) == 4 for v in logged.values())
     assert logged["rlkd_gate_index"] == [None, 1, None, None] and logged["rlkd_n_student_steps"] == [2, 2, 1, 0]
     assert metrics["rlkd/meta_match_rate"] == pytest.approx(0.8) and metrics["rlkd/failures"] == 0
@@ -375,7 +358,7 @@ def test_rlkd_reward_scores_a_batch_and_logs():
 def test_rlkd_reward_never_raises():
     class BadJudge(Judge):
         name = "bad"
-        def _compare(self, pairs): raise RuntimeError("judge server down")
+        def _compare(self, questions): raise RuntimeError("judge server down")
     comps = ["How many eggs are sold? 9", "BOOM? 1"]
     logged, metrics = {}, {}
     rf = RLKDReward(gsrm=LineGSRM(fail_on="BOOM"), judge="exact")
@@ -423,14 +406,23 @@ def test_add_teacher_structures_list_and_dataset():
         add_teacher_structures([{"problem": "x"}], gsrm=g)
 
 
-def test_rlkd_reward_set():
-    for mode, name in [("paper", "structure_reward"), ("normalized", "structure_reward_normalized")]:
-        funcs, weights = rlkd_reward_set(mode)
+def test_reward_registry():
+    from rlkd_nb.reward import METHOD_REWARDS, OFFICIAL_WEIGHTS, REWARD_FUNCS, register_reward
+    for mode, name in [("paper", "rlkd_structure"), ("normalized", "rlkd_structure_normalized")]:
+        funcs, weights = get_reward_funcs("rlkd", mode=mode, judge="exact")
         assert weights == [15.0, 10.0, 10.0, 15.0]
         assert [f.__name__ for f in funcs] == ["accuracy_reward", "format_reward", "tag_count_reward", name]
-        assert funcs[3].mode == mode
+        assert funcs[3].mode == mode and funcs[3].judge == "exact"
     with pytest.raises(ValueError):
-        rlkd_reward_set("sum")
+        get_reward_funcs("rlkd", mode="sum")
+    assert list(METHOD_REWARDS) == ["grpo-outcome", "grpo-steps", "rlkd", "rlkd-zero"]
+    assert all(n in REWARD_FUNCS and n in OFFICIAL_WEIGHTS for names in METHOD_REWARDS.values() for n in names)
+    funcs, weights = get_reward_funcs("grpo-steps", step_cap=2)
+    assert funcs[3].__name__ == "step_count_reward" and funcs[3](["Step 1: a"]) == [0.5] and weights[3] == 15.0
+    register_reward("length", lambda **_: (lambda completions, **kw: [len(c) / 100 for c in completions]))
+    try: assert get_reward_funcs(["accuracy", "length"], [1, 2])[1] == [1.0, 2.0]
+    finally: del REWARD_FUNCS["length"]
+    with pytest.raises(ValueError, match="unknown reward"): get_reward_funcs(["length"])
 
 
 # ---------------------------------------------------------------- CLI
@@ -488,7 +480,7 @@ def test_reward_set_inside_grpo_trainer(tmp_path):
     model, tok = tiny_model()
     rows = [{"prompt": [{"role": "user", "content": "Eggs?"}], "problem": "Eggs?", "answer": "18", "teacher_trace": TRACE}] * 2
     ds = Dataset.from_list(add_teacher_structures(rows, gsrm=LineGSRM()))
-    funcs, weights = rlkd_reward_set(gsrm=LineGSRM(), judge="exact")
+    funcs, weights = get_reward_funcs("rlkd", gsrm=LineGSRM(), judge="exact")
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, num_generations=2, max_completion_length=8,
                       max_steps=1, use_cpu=True, bf16=False, report_to=[], logging_steps=1, save_strategy="no",
                       reward_weights=weights)
@@ -500,5 +492,5 @@ def test_reward_set_inside_grpo_trainer(tmp_path):
     assert all(len(v) == 2 for k, v in extra.items() if k.startswith("rlkd_"))
     assert list(extra["rlkd_failure"]) == [None, None]
     logged = {k for h in tr.state.log_history for k in h}
-    assert "rlkd/meta_match_rate" in logged and "rewards/structure_reward/mean" in logged
+    assert "rlkd/meta_match_rate" in logged and "rewards/rlkd_structure/mean" in logged
     assert funcs[3].n_scored == 2 and not funcs[3].failures

@@ -11,11 +11,12 @@ import pytest
 
 from rlkd_nb import train
 from rlkd_nb.train import (METHODS, TrainConfig, build_dataset, global_step, grpo_args, last_checkpoint,
-                           list_presets, load_trained, presets_dir, read_metrics, reward_set, run_config,
-                           step_count_reward, train_method)
+                           list_presets, load_trained, presets_dir, reward_set, run_config, train_method)
+from rlkd_nb.logs import read_metrics
+from rlkd_nb.reward import step_count_reward
 
 ROOT = Path(__file__).resolve().parent.parent
-RLKD = [sys.executable, "-m", "rlkd_nb.train"]
+RLKD = [sys.executable, "-m", "rlkd_nb.cli"]
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +83,7 @@ def test_reward_sets_per_method(tmp_path):
     outcome = ["accuracy_reward", "format_reward", "tag_count_reward"]
     assert names["grpo-outcome"] == (outcome, [15.0, 10.0, 10.0])
     assert names["grpo-steps"] == (outcome + ["step_count_reward"], [15.0, 10.0, 10.0, 15.0])
-    assert names["rlkd"] == (outcome + ["structure_reward"], [15.0, 10.0, 10.0, 15.0])
+    assert names["rlkd"] == (outcome + ["rlkd_structure"], [15.0, 10.0, 10.0, 15.0])
     assert names["rlkd-zero"] == names["rlkd"]
     funcs, _ = reward_set(tiny(tmp_path, method="rlkd", reward_mode="normalized"))
     assert funcs[3].mode == "normalized"
@@ -113,6 +114,10 @@ def test_jsonl_dataset_gets_teacher_structures_once(tmp_path):
     assert len(ds) == 3 and all(len(json.loads(s)["steps"]) > 0 for s in ds["teacher_structure"])
     with pytest.raises(FileNotFoundError, match="dataset not found"):
         build_dataset(tiny(tmp_path, dataset=str(tmp_path / "missing.jsonl")))
+    one = {"steps": [{"meta": "m", "subproblem": "q?", "answer": "1"}], "final": "1"}
+    write_jsonl_atomic(tmp_path / "old.jsonl", [{**r, "structure": one} for r in recs])   # the legacy key
+    ds = build_dataset(tiny(tmp_path, dataset=str(tmp_path / "old.jsonl")))
+    assert [json.loads(s)["steps"][0]["subproblem"] for s in ds["teacher_structure"]] == ["q?"] * 3
 
 
 # ---------------------------------------------------------------- scaling-out configs (validated on CPU)
@@ -156,7 +161,7 @@ def test_grpo_config_with_vllm_builds_on_cpu(tmp_path):
 def test_launch_command():
     cmd = train.launch_command(TrainConfig.load("paper", output_dir="runs/p"), num_processes=4)
     assert cmd[:3] == ["accelerate", "launch", "--config_file"] and cmd[3].endswith("accelerate_zero3.yaml")
-    assert cmd[4:] == ["--num_processes", "4", "-m", "rlkd_nb.train", "train", "--method", "rlkd",
+    assert cmd[4:] == ["--num_processes", "4", "-m", "rlkd_nb.cli", "train", "--method", "rlkd",
                        "--preset", "paper", "--output", "runs/p"]
 
 
@@ -216,7 +221,7 @@ def test_every_method_runs_one_step_with_same_seed(tmp_path):
         info = json.loads((outs[m] / "run_info.json").read_text())
         assert [e["event"] for e in info] == ["start", "end"] and info[1]["peak_memory_gb"] > 0
     assert "rewards/step_count_reward/mean" in read_metrics(outs["grpo-steps"])[0]
-    assert "rewards/structure_reward/mean" in read_metrics(outs["rlkd"])[0]
+    assert "rewards/rlkd_structure/mean" in read_metrics(outs["rlkd"])[0]
 
 
 # ---------------------------------------------------------------- CLI

@@ -1,4 +1,4 @@
-"""Tests of rlkd_nb.viz: the HTML renderer, log readers, widgets, dashboard and `rlkd view`."""
+"""Tests of rlkd_nb.viz and rlkd_nb.logs: the HTML renderer, log readers, widgets, dashboard and `rlkd view`."""
 import json, os, re, subprocess, sys
 from pathlib import Path
 
@@ -7,8 +7,11 @@ import pytest
 from rlkd_nb.core import Step, Structure
 from rlkd_nb import viz
 from rlkd_nb.viz import (render_pair, render_group, render_page, render_structure, render_result, wrap_page, page_css,
-                         load_groups, TreeView, RewardPlayground, TrainingDashboard, load_log_history, plot_dashboard)
-from rlkd_nb.reward import structure_reward, get_judge
+                         TreeView, RewardPlayground, TrainingDashboard, plot_dashboard)
+from rlkd_nb.logs import load_groups, load_log_history
+from rlkd_nb.core import write_atomic
+from rlkd_nb.judges import get_judge
+from rlkd_nb.reward import structure_reward
 from rlkd_nb.cli import main as cli_main
 
 EXACT = get_judge("exact")
@@ -17,7 +20,7 @@ XSS = '<script>alert("pwned")</script>'
 
 def st(n, tag="q", final=None):
     "A structure of `n` distinct steps."
-    return Structure([Step(f"plan {tag}{i}", f"what is {tag}{i}?", str(i)) for i in range(n)], final=final or str(n))
+    return Structure([Step(f"plan {tag}{i}", f"what is {tag}{i}?", str(i)) for i in range(n)], final_answer=final or str(n))
 
 
 def rows(html):
@@ -36,7 +39,7 @@ def teacher():
 
 @pytest.fixture
 def student(teacher):
-    s = Structure([Step(x.meta, x.subproblem, x.answer) for x in teacher.steps[:4]], final="3")
+    s = Structure([Step(x.meta, x.subproblem, x.answer) for x in teacher.steps[:4]], final_answer="3")
     s.steps[1].subproblem = "a different question"     # sub-problem halved
     s.steps[2].meta = "go somewhere else"                # the gate
     return s
@@ -46,7 +49,7 @@ def student(teacher):
 
 def test_pair_counts_and_gate_rows(teacher, student):
     r = structure_reward(teacher, student, judge=EXACT)
-    assert r.gate_index == 2 and r.raw == 1.5
+    assert r.gate_index == 2 and r.total == 1.5
     h = render_pair(teacher, student, r)
     assert n_steps(h) == 9
     assert rows(h) == [("full", 0), ("sub", 1), ("mismatch", 2), ("gated", 3), ("unpaired", 4)]
@@ -72,10 +75,10 @@ def test_answer_halved_and_both(teacher):
 
 def test_model_text_is_escaped(teacher):
     bad = Structure([Step(XSS, XSS, XSS), Step('" onmouseover="x', "<img src=x onerror=alert(1)>", "&amp;")],
-                    final=XSS, warnings=[XSS])
+                    final_answer=XSS, warnings=[XSS])
     h = render_pair(bad, bad, judge="exact", title=XSS)
     g = render_group(bad, [bad, XSS], judge="exact", problem=XSS, labels=[XSS, XSS])
-    p = render_page([{"problem": XSS, "structure": bad.to_dict(), "students": [bad.to_dict()], "title": XSS}], title=XSS)
+    p = render_page([{"problem": XSS, "teacher_structure": bad.to_dict(), "students": [bad.to_dict()], "title": XSS}], title=XSS)
     for out in (h, g, p, render_structure(bad)):
         assert "<script" not in out.lower() and "<img" not in out
         assert "&lt;script&gt;" in out
@@ -169,7 +172,7 @@ def test_treeview_reads_trl_parquet(run_dir):
     assert len(tv.problem.options) == 2
     g = tv.current_group
     assert g.problem == "Janet's ducks lay 16 eggs per day." and g.step == 2 and len(g.completions) == 4
-    assert g.columns["accuracy_reward"] == [1.0, 0.0, 0.0, 0.0] and "rlkd_gate_index" not in g.columns
+    assert g.columns["accuracy_reward"] == [1.0, 0.0, 0.0, 0.0] and g.columns["rlkd_gate_index"] == [None] * 4
     h = tv.html.value
     assert h.count('<details class="rk-sample"') == 4
     assert re.findall(r'data-gate="(\d*)"', h) == ["", "1", "", "1"]
@@ -197,7 +200,7 @@ def test_treeview_extracts_raw_completions_when_no_structure_logged(tmp_path):
 def test_treeview_reads_our_jsonl(tmp_path):
     t = st(3)
     view = tmp_path / "view.jsonl"
-    view.write_text(json.dumps({"problem": "P1", "structure": t.to_dict(), "students": [t.to_dict(), st(2).to_text()], "accuracy": [1, 0]}) + "\n")
+    view.write_text(json.dumps({"problem": "P1", "teacher_structure": t.to_dict(), "students": [t.to_dict(), st(2).to_text()], "accuracy": [1, 0]}) + "\n")
     tv = TreeView(view, judge="exact")
     assert tv.step.options == (("all", None),) and n_steps(tv.html.value) == 3 * 2 + 3 + 2
     flat = tmp_path / "flat.jsonl"
@@ -284,8 +287,8 @@ def test_dashboard_missing_dir(tmp_path):
 
 def test_cli_view_jsonl_with_raw_completions(tmp_path, capsys):
     t = st(3)
-    recs = [{"problem": "P1 <b>", "structure": t.to_dict(), "students": [t.to_dict(), "Okay, first 2+2=4.\n\nThen 4*3=12.\n\nSo the answer is 12."]},
-            {"problem": "P2", "structure": t.to_json(), "students": [st(1).to_dict()]}]
+    recs = [{"problem": "P1 <b>", "teacher_structure": t.to_dict(), "students": [t.to_dict(), "Okay, first 2+2=4.\n\nThen 4*3=12.\n\nSo the answer is 12."]},
+            {"problem": "P2", "structure": t.to_json(), "students": [st(1).to_dict()]}]     # a file written with the legacy key
     src = tmp_path / "in.jsonl"; src.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     out = tmp_path / "page.html"
     assert cli_main(["view", str(src), "-o", str(out), "--judge", "exact"]) == 0
@@ -339,7 +342,7 @@ def test_cli_subprocess_has_no_traceback(tmp_path):
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     p = tmp_path / "page.html"; p.write_text("old")
-    with pytest.raises(TypeError): viz.write_text_atomic(p, None)
+    with pytest.raises(TypeError): write_atomic(p, None)
     assert p.read_text() == "old" and list(tmp_path.iterdir()) == [p]
 
 
@@ -362,11 +365,11 @@ def as_teacher_len(tv):
 
 def test_control_characters_and_surrogates(tmp_path):
     weird = "\x00\x13\x1b[31m\ud800 \u202e<b>"
-    s = Structure([Step(weird, weird, weird)], final=weird)
-    page = render_page([{"problem": weird, "structure": s.to_dict(), "students": [s.to_dict(), weird]}], title=weird, judge="exact")
+    s = Structure([Step(weird, weird, weird)], final_answer=weird)
+    page = render_page([{"problem": weird, "teacher_structure": s.to_dict(), "students": [s.to_dict(), weird]}], title=weird, judge="exact")
     page.encode("utf-8")                                         # writable as UTF-8
     assert "\x13" not in page and "\x00" not in page and "\u2413" in page and "&lt;b&gt;" in page
-    viz.write_text_atomic(tmp_path / "w.html", page)
+    write_atomic(tmp_path / "w.html", page)
 
 
 from hypothesis import given, settings, strategies as hs
@@ -376,7 +379,7 @@ from hypothesis import given, settings, strategies as hs
        hs.lists(hs.tuples(hs.text(max_size=40), hs.text(max_size=40), hs.text(max_size=20)), max_size=4), hs.text(max_size=30))
 def test_fuzz_model_text_cannot_inject_markup(t, s, problem):
     T_ = Structure([Step(*x) for x in t]); S_ = Structure([Step(*x) for x in s])
-    page = render_page([{"problem": problem, "structure": T_.to_dict(), "students": [S_.to_dict(), S_.to_dict()]}], judge="exact")
+    page = render_page([{"problem": problem, "teacher_structure": T_.to_dict(), "students": [S_.to_dict(), S_.to_dict()]}], judge="exact")
     page.encode("utf-8")
     body = page.split("</style>", 1)[1]
     assert n_steps(body) == 2 * (len(T_) + len(S_)) and "<script" not in body.lower()
@@ -402,12 +405,12 @@ def test_real_trl_completion_logs(tmp_path):
     GRPOTrainer(model=model, processing_class=tok, reward_funcs=[accuracy_reward, RLKDReward(judge="exact")], args=cfg,
                 train_dataset=Dataset.from_list(rows_)).train()
     with open(tmp_path / "teachers.jsonl", "w") as f:
-        for r in rows_: f.write(json.dumps({"problem": r["problem"], "structure": t.to_dict()}) + "\n")
+        for r in rows_: f.write(json.dumps({"problem": r["problem"], "teacher_structure": t.to_dict()}) + "\n")
     tv = TreeView(tmp_path, judge="exact")
     assert [o[1] for o in tv.step.options] == [None, 1, 2]
     g = tv.current_group
     assert g.step == 2 and len(g.completions) == 4 and g.teacher is not None
-    assert {"accuracy_reward", "structure_reward", "advantage"} <= set(g.columns)
+    assert {"accuracy_reward", "rlkd_structure", "advantage", "rlkd_gate_index", "rlkd_structure_reward"} <= set(g.columns)
     assert tv.html.value.count('<details class="rk-sample"') == 4
     out = tmp_path / "page.html"
     assert cli_main(["view", str(tmp_path), "-o", str(out), "--all-steps"]) == 0 and out.read_text().count('<section class="rk-rec"') == 2
@@ -424,5 +427,26 @@ def test_cli_view_notes_missing_teachers(tmp_path, capsys):
     assert cli_main(["view", str(tmp_path), "-o", str(out)]) == 0
     assert "no teacher structure for 1 of 1 problems" in capsys.readouterr().err
     assert "teacher structure unknown" in out.read_text()
-    assert cli_main(["view", str(tmp_path), "-o", str(out), "--judge", "nope"]) == 2
-    assert "unknown judge 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e: cli_main(["view", str(tmp_path), "-o", str(out), "--judge", "nope"])
+    assert e.value.code == 2 and "invalid choice: 'nope'" in capsys.readouterr().err   # choices come from the judge registry
+
+
+def test_viewer_shows_logged_verdicts_not_a_rescoring(tmp_path):
+    "A run that logged its gates and totals is shown as training saw it, whatever judge the viewer has."
+    import pandas as pd
+    from rlkd_nb.cli import build_parser
+    from rlkd_nb.judges import DEFAULT_JUDGE
+    t = st(3, "a")
+    (tmp_path / "completions").mkdir()
+    (tmp_path / "rlkd_config.json").write_text(json.dumps({"reward_mode": "normalized"}))
+    pd.DataFrame({"step": [1, 1], "prompt": ["Q?", "Q?"], "completion": [t.to_text()] * 2, "rlkd_student_steps": [t.to_text()] * 2,
+                  "rlkd_teacher_structure": [t.to_json()] * 2, "rlkd_gate_index": [None, 1.0], "rlkd_structure_reward": [1.0, 0.25]}
+                 ).to_parquet(tmp_path / "completions" / "completions_00001.parquet")
+    out = tmp_path / "p.html"
+    assert cli_main(["view", str(tmp_path), "-o", str(out), "--judge", "exact"]) == 0
+    page = out.read_text()
+    assert re.findall(r'data-gate="(\d*)"', page) == ["", "1"]       # the exact judge would see two identical structures
+    assert "structure reward (paper) <b>3</b> / 3" in page and "structure reward (paper) <b>0.75</b> / 3" in page
+    assert page.count("meta ✓ (logged)") >= 3
+    view = build_parser()._subparsers._group_actions[0].choices["view"]
+    assert next(a for a in view._actions if "--judge" in a.option_strings).default == DEFAULT_JUDGE == "default"
