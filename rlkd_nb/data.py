@@ -12,9 +12,10 @@ from typing import Iterable, Iterator
 from .core import Step, Structure, SchemaError, as_structure, last_number, write_atomic
 
 # %% auto #0
-__all__ = ['DataError', 'upgrade_record', 'iter_jsonl', 'write_jsonl_atomic', 'make_record', 'load_jsonl', 'strip_calculator',
-           'gsm8k_gold', 'socratic_answer', 'parse_socratic', 'socratic_to_plain', 'load_gsm8k_jsonl', 'think_text',
-           'openr1_record', 'load_openr1', 'load_builtin']
+__all__ = ['DATASETS', 'DataError', 'upgrade_record', 'iter_jsonl', 'write_jsonl_atomic', 'make_record', 'load_jsonl',
+           'strip_calculator', 'gsm8k_gold', 'socratic_answer', 'parse_socratic', 'socratic_to_plain',
+           'load_gsm8k_jsonl', 'think_text', 'openr1_record', 'load_openr1', 'load_builtin', 'register_dataset',
+           'load_dataset_by_name']
 
 # %% ../nbs/01_data.ipynb #08406073
 class DataError(ValueError):
@@ -362,3 +363,19 @@ def load_builtin(n: int = 50, # number of problems
         trace, st = _trace_and_structure(problem, goal, steps, alt, final, r)
         out.append(make_record(problem, str(final), trace, st, id=f"builtin-{seed}-{i}", template=t.__name__[3:]))
     return out
+
+# %% ../nbs/01_data.ipynb #2888ca91
+DATASETS: dict = {}   # name -> loader(n, seed) -> list of records
+
+def register_dataset(name: str,  # the name a config's `dataset` field uses
+                     loader):    # `loader(n, seed)` returning records (`problem`, `answer`, `teacher_trace`, ...)
+    "Make `name` a dataset that training and evaluation can load by name."
+    DATASETS[name] = loader
+
+def load_dataset_by_name(name: str, n: int = 0, seed: int = 0) -> list[dict]:
+    "The records of a registered dataset (`n` = 0: the loader's default size)."
+    if name not in DATASETS: raise DataError(f"unknown dataset {name!r}; registered: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name](n=n, seed=seed)
+
+register_dataset("builtin", lambda n, seed: load_builtin(n=n or 50, seed=seed))
+

@@ -10,10 +10,10 @@ import contextlib, importlib.util, os, shutil, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PACKAGED_NAMES', 'TINY_NAMES', 'SMOLLM2_GGUF', 'SMOLLM2_DIRNAME', 'CHATML_TEMPLATE', 'ModelNotAvailable', 'cache_dir',
-           'packaged_gguf', 'build_model_dir', 'convert_gguf', 'packaged_model_dir', 'byte_tokenizer', 'tiny_model',
-           'tiny_model_dir', 'bnb_config', 'lora_config', 'as_lora_config', 'default_device', 'resolve_model',
-           'load_model']
+__all__ = ['PACKAGED_NAMES', 'TINY_NAMES', 'SMOLLM2_GGUF', 'SMOLLM2_DIRNAME', 'CHATML_TEMPLATE', 'MODEL_BUILDERS',
+           'ModelNotAvailable', 'cache_dir', 'packaged_gguf', 'build_model_dir', 'convert_gguf', 'packaged_model_dir',
+           'byte_tokenizer', 'tiny_model', 'tiny_model_dir', 'bnb_config', 'lora_config', 'as_lora_config',
+           'default_device', 'register_model', 'resolve_model', 'load_model']
 
 # %% ../nbs/02_models.ipynb #94eb8b19
 PACKAGED_NAMES = (None, "smollm2", "packaged")  # names that mean the packaged SmolLM2-135M-Instruct
@@ -177,10 +177,17 @@ def default_device() -> str:
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
 
+MODEL_BUILDERS: dict = {}   # name -> build() returning a local model directory (built once, then cached)
+
+def register_model(name: str, build):  # `build()` returns the path of a model directory
+    "Make `name` a student name that `load_model` resolves by calling `build()` (e.g. the nano world's student)."
+    MODEL_BUILDERS[name] = build
+
 def resolve_model(name_or_path: str | None = None) -> str:
-    "Turn a model name into something `from_pretrained` can load: the packaged/tiny cache dir, or the name itself."
+    "Turn a model name into something `from_pretrained` can load: the packaged/tiny/registered cache dir, or the name itself."
     if name_or_path in PACKAGED_NAMES: return str(packaged_model_dir())
     if name_or_path in TINY_NAMES: return str(tiny_model_dir())
+    if name_or_path in MODEL_BUILDERS: return str(MODEL_BUILDERS[name_or_path]())
     name = str(name_or_path)
     if name.startswith(("/", "./", "../", "~")) and not Path(name).expanduser().is_dir():
         raise FileNotFoundError(f"no such model directory: {name}")

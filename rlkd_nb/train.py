@@ -181,7 +181,7 @@ def load_records(config: TrainConfig) -> list[dict]:
     "The training problems of a run (`problem`, `answer`, `teacher_trace`, optional `teacher_structure`), seeded slice."
     import random
     src, n = config.dataset, config.n_train
-    if src == "builtin": recs = data.load_builtin(n=n or 50, seed=config.seed)
+    if src in data.DATASETS: recs = data.load_dataset_by_name(src, n=n, seed=config.seed)
     elif src == "openr1": recs = list(data.load_openr1())
     elif src.startswith("gsm8k:"): recs = list(data.load_gsm8k_jsonl(src.split(":", 1)[1]))
     else:
@@ -189,7 +189,7 @@ def load_records(config: TrainConfig) -> list[dict]:
         first = next((r for _, r in data.iter_jsonl(src)), {})
         trace = next((k for k in ("teacher_trace", "trace", "generation") if k in first), None)
         recs = list(data.load_jsonl(src, trace=trace, teacher_structure="teacher_structure" if "teacher_structure" in first else None))
-    if src != "builtin" and n and len(recs) > n:
+    if src not in data.DATASETS and n and len(recs) > n:
         recs = random.Random(config.seed).sample(recs, n)
     if not recs: raise ValueError(f"dataset {src!r} gave no problems")
     return recs
