@@ -54,7 +54,7 @@ def load_log_history(run_dir) -> list[dict]:
     order = lambda k: (float(k[0]) if isinstance(k[0], (int, float)) else 0, k[1], k[2])
     return [hist[k] for k in sorted(hist, key=order)]
 
-# %% ../nbs/07_logs.ipynb #76d87bec
+# %% ../nbs/07_logs.ipynb #0e4c98ea
 def _is_num(v) -> bool:
     "A real number that is not NaN (bools excluded)."
     return isinstance(v, (int, float)) and not isinstance(v, bool) and not (isinstance(v, float) and math.isnan(v))
@@ -68,7 +68,7 @@ def metric_series(history: list[dict], # log dicts (from `load_log_history` or `
         if _is_num(d.get(key)): xs.append(d.get("step", i)); ys.append(d[key])
     return xs, ys
 
-# %% ../nbs/07_logs.ipynb #197f2c19
+# %% ../nbs/07_logs.ipynb #cbdc6b20
 def reward_series(history: list[dict], # log dicts (a trainer's `state.log_history`, or `load_log_history`)
                  ) -> dict[str, list[tuple[int, float]]]:
     "`{component: [(step, value), ...]}` for the total reward and each `rewards/<name>/mean` in a training log."
@@ -83,7 +83,7 @@ def reward_series(history: list[dict], # log dicts (a trainer's `state.log_histo
             out.setdefault(name, []).append((int(step), float(v)))
     return out
 
-# %% ../nbs/07_logs.ipynb #52d29dcf
+# %% ../nbs/07_logs.ipynb #ec4916f0
 def read_completion_logs(path) -> "pd.DataFrame":
     "All rows of a TRL completions parquet file, or of every `completions_*.parquet` under a directory."
     import pandas as pd
@@ -100,7 +100,7 @@ def read_completions(output_dir):
     try: return read_completion_logs(Path(output_dir) / "completions")
     except FileNotFoundError: return pd.DataFrame()
 
-# %% ../nbs/07_logs.ipynb #98b5c1ba
+# %% ../nbs/07_logs.ipynb #9b07830e
 @dataclass
 class Group:
     "One problem at one training step with its sampled completions (a GRPO group)."
@@ -112,7 +112,7 @@ class Group:
     columns: dict = field(default_factory=dict)       # per-sample numeric columns (rewards, advantage, accuracy, logged verdicts)
     mode: str = "paper"               # reward mode of the logged `rlkd_structure_reward` (the run's `reward_mode`)
 
-# %% ../nbs/07_logs.ipynb #df692408
+# %% ../nbs/07_logs.ipynb #9a236d65
 def _tolist(x): return x.tolist() if hasattr(x, "tolist") else x
 
 def _content(m) -> str:
@@ -138,7 +138,7 @@ def _problem_of(prompt) -> str:
         if users: return _text_of(users[-1:]).strip()
     return _text_of(prompt).strip()
 
-# %% ../nbs/07_logs.ipynb #1e8dc01f
+# %% ../nbs/07_logs.ipynb #e940f715
 def _bad_line(path: Path, after: int = 0, utf8: bool = False) -> int:
     "The first non-blank line after line `after` (where a reader stopped), or the first that is not UTF-8."
     with open(path, "rb") as f:
@@ -160,7 +160,7 @@ def read_jsonl(path) -> list[dict]:
         raise DataError(f"{path}:{_bad_line(Path(path), last)}: JSON nested too deeply") from None
     return out
 
-# %% ../nbs/07_logs.ipynb #80f41c7c
+# %% ../nbs/07_logs.ipynb #4339068c
 def _teacher_map(teachers) -> dict:
     "problem (whitespace-normalised) → teacher structure, from a mapping, records, or a JSONL path of records."
     if teachers is None: return {}
@@ -179,7 +179,7 @@ def _find_teacher(tmap: dict, problem: str):
     if key in tmap: return tmap[key]
     return next((v for k, v in tmap.items() if k and k in key), None)
 
-# %% ../nbs/07_logs.ipynb #d9a9d69d
+# %% ../nbs/07_logs.ipynb #6cc60ee1
 LOGGED_VERDICTS = ("rlkd_gate_index", "rlkd_structure_reward")   # what `RLKDReward` logged per completion
 _SKIP_COLS = {"step", "prompt", "completion", "teacher_structure", "student_structure", "problem", "images", "image",
               "rlkd_teacher_structure", "rlkd_student_steps", "rlkd_failure", "rlkd_n_student_steps", *LOGGED_VERDICTS}
@@ -197,7 +197,7 @@ def _num(v):
     "A float, or None for a missing value (None or NaN)."
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
-# %% ../nbs/07_logs.ipynb #f30869d9
+# %% ../nbs/07_logs.ipynb #765b3e8e
 def groups_from_frame(df, teachers=None, mode: str = "paper") -> list[Group]:
     "GRPO groups from a TRL completions DataFrame (rows grouped by step and prompt, in order)."
     tmap = _teacher_map(teachers)
@@ -216,7 +216,7 @@ def groups_from_frame(df, teachers=None, mode: str = "paper") -> list[Group]:
         for c in num_cols: g.columns.setdefault(c, []).append(_num(row[c]))
     return list(groups.values())
 
-# %% ../nbs/07_logs.ipynb #c4eccc1c
+# %% ../nbs/07_logs.ipynb #a6e53727
 def _checked(x, where: str):
     "`as_structure(x)` with errors that name the record (None stays None)."
     if x is None: return None
@@ -233,7 +233,7 @@ def _column(v, n: int, where: str) -> list:
             raise SchemaError(f"{where}[{j}]: expected a finite number, a string or null, got {x!r:.40}")
     return list(v)
 
-# %% ../nbs/07_logs.ipynb #c68db5ec
+# %% ../nbs/07_logs.ipynb #f6ceed02
 def _view_group(r: dict, where: str, tmap: dict) -> Group:
     "One view record `{problem, teacher_structure, students, accuracy?, extra?}` as a group."
     if not isinstance(r["students"], list): raise SchemaError(f"{where}: 'students' must be a list")
@@ -249,7 +249,7 @@ def _view_group(r: dict, where: str, tmap: dict) -> Group:
     g.columns.update({str(k): _column(v, n, f"{where}: extra.{k}") for k, v in extra.items()})
     return g
 
-# %% ../nbs/07_logs.ipynb #0dd7d3cc
+# %% ../nbs/07_logs.ipynb #773ba22e
 def groups_from_records(records: list[dict], teachers=None, where: str = "records") -> list[Group]:
     "Groups from our JSONL: view records (problem/structure/students) or one completion per line."
     tmap = _teacher_map(teachers)
@@ -270,7 +270,7 @@ def groups_from_records(records: list[dict], teachers=None, where: str = "record
             elif _is_num(v) and k != "step": g.columns.setdefault(k, []).append(float(v))
     return groups
 
-# %% ../nbs/07_logs.ipynb #25e26dd2
+# %% ../nbs/07_logs.ipynb #a3c354e1
 def _run_mode(run_dir: Path) -> str:
     "The structure reward mode a run trained with (its `rlkd_config.json`), 'paper' when unknown."
     try: return json.loads((run_dir / "rlkd_config.json").read_text()).get("reward_mode") or "paper"
@@ -291,7 +291,7 @@ def _run_dir_groups(p: Path, teachers) -> list[Group]:
     if not groups: raise FileNotFoundError(f"{p}: no completion logs (completions/*.parquet) or view JSONL files found")
     return groups
 
-# %% ../nbs/07_logs.ipynb #f2a23cc4
+# %% ../nbs/07_logs.ipynb #7ecae98c
 def load_groups(source, # run dir, parquet file, JSONL file, DataFrame or list of records
                 teachers=None, # problem → teacher structure: mapping, JSONL path, or records
                ) -> list[Group]:
