@@ -668,11 +668,11 @@ def render_group(teacher, # the teacher's structure
     "One problem's samples: the prefix tree of their choices, the teacher beside one sample, a table, and every sample's pair view."
     teacher, students = as_structure(teacher), [as_structure(s) for s in students]
     n = len(students)
-    results = [r if r is not None else score_pair(teacher, s, judge) for s, r in zip(students, _per_sample("results", results, n))]
     labels = [str(l) for l in _per_sample("labels", labels, n)] if labels is not None else [f"sample {j + 1}" for j in range(n)]
     acc = _per_sample("accuracy", accuracy, n)
     if extra is not None and not isinstance(extra, dict): raise ValueError(f"extra: expected a dict of per-sample lists, got {type(extra).__name__}")
     extra = {str(k): _per_sample(f"extra[{k!r}]", v, n) for k, v in (extra or {}).items()}
+    results = [r if r is not None else score_pair(teacher, s, judge) for s, r in zip(students, _per_sample("results", results, n))]
     tree = tree or prefix_tree(teacher, students, judge=judge if judge is not None else "exact", results=results, labels=labels)
     raws, known = [_paper_total(r) for r in results if r is not None], [a for a in acc if a is not None]
     hdr = [f'teacher <b>{len(teacher)}</b> steps', f'samples <b>{n}</b>'] + (

@@ -35,7 +35,7 @@ def test_model_text_is_escaped_everywhere():
                     final_answer=XSS, warnings=[XSS])
     outs = [render_pair(bad, bad, judge="exact", title=XSS),
             render_group(bad, [bad, XSS], judge="exact", problem=XSS, labels=[XSS, XSS + "2"], extra={XSS: [XSS, 1]}),
-            render_page([{"problem": XSS, "teacher_structure": bad.to_dict(), "students": [bad.to_dict()], "title": XSS}], title=XSS),
+            render_page([{"problem": XSS, "teacher_structure": bad.to_dict(), "students": [bad.to_dict()], "title": XSS}], title=XSS, judge="exact"),
             render_structure(bad), render_tree(prefix_tree(bad, [bad, Structure([Step(XSS, XSS + "!", XSS)])], judge="exact", labels=[XSS, XSS]))]
     for out in outs:
         assert "<script" not in out.lower() and "<img" not in out
@@ -259,7 +259,7 @@ def test_cli_view_missing_paths(tmp_path, capsys):
 
 def test_cli_subprocess_has_no_traceback(tmp_path):
     "The real command in a fresh process: each bad input gives exit code 2 and one stderr line."
-    for i, (content, msg) in enumerate(BAD_INPUTS[:6] + [(None, "no such file or directory")]):
+    for i, (content, msg) in enumerate([BAD_INPUTS[4], BAD_INPUTS[5], (None, "no such file or directory")]):   # over-deep JSON, non-UTF-8, no file
         src = tmp_path / f"c{i}" / "in.jsonl"; src.parent.mkdir()
         if content is not None: src.write_bytes(content)
         r = subprocess.run([sys.executable, "-c", "import sys; from rlkd_nb.cli import main; sys.exit(main(sys.argv[1:]))",
