@@ -894,12 +894,13 @@ def _render(self: TreeView, *_):
     self.html.value = render_group(v["teacher"], v["students"], v["results"], judge=self.judge, problem=g.problem, accuracy=v["accuracy"],
                                    extra=v["extra"], sample=self.sample.value, tree=v["tree"])
 
-# %% ../nbs/08_viz.ipynb #8a05fe10
+# %% ../nbs/08_viz.ipynb #b66f5576
 @patch
 def _snapshot(self: TreeView) -> str:
     g = self.current_group
     at = f", step {g.step}" if g is not None and g.step is not None else ""
-    return (f'<div class="rlkd"><div class="rk-snap">TreeView{at} (of {len(self.groups)} groups): a static snapshot; '
+    n = len(self.groups)
+    return (f'<div class="rlkd"><div class="rk-snap">TreeView{at} (of {n} group{"s" if n != 1 else ""}): a static snapshot; '
             f'the step slider and the menus need a running kernel.</div></div>' + self.trend.value + self.html.value)
 
 # %% ../nbs/08_viz.ipynb #2669e008
