@@ -6,7 +6,7 @@ the traces of one problem form a group, drawn as a prefix tree (`rlkd_nb.viz.pre
 - `first_correct_as_teacher`: the first correct trace as the teacher, the others as samples (how long do they follow it?).
 For each judge: per-problem `branch_stats` and their mean (`mean_branch_stats`), and the CPU time taken (process_time).
 Usage: python benchmarks/r1_branch_stats.py [--data PATH] [--judges default,lexical,exact] [--out FILE]"""
-import argparse, json, time
+import argparse, json, re, time
 from collections import defaultdict
 from pathlib import Path
 
@@ -71,6 +71,6 @@ if __name__ == "__main__":
     a = ap.parse_args()
     if not a.data.exists(): raise SystemExit(f"r1_branch_stats: no dev data at {a.data} (pass --data)")
     res = run(a.data, a.judges.split(","))
-    text = json.dumps(res, indent=1, ensure_ascii=False)
+    text = re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", json.dumps(res, indent=1, ensure_ascii=False))   # lists of numbers on one line
     print(text)
     if a.out: a.out.write_text(text + "\n")
