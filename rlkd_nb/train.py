@@ -26,8 +26,8 @@ from .logs import read_metrics
 __all__ = ['METHODS', 'SYSTEM_PROMPT', 'OPERATIONAL_KEYS', 'presets_dir', 'list_presets', 'read_toml', 'preset_path',
            'TrainConfig', 'make_prompt', 'teacher_completion', 'load_records', 'prompt_tokens', 'build_dataset',
            'template_opens_think', 'reward_set', 'device_summary', 'peak_memory_gb', 'write_metrics_csv',
-           'checkpoint_problem', 'checkpoints', 'last_checkpoint', 'global_step', 'common_args', 'grpo_args',
-           'sft_args', 'config_changes', 'run_files', 'has_progress', 'prepare_output', 'on_main',
+           'weights_problem', 'checkpoint_problem', 'checkpoints', 'last_checkpoint', 'global_step', 'common_args',
+           'grpo_args', 'sft_args', 'config_changes', 'run_files', 'has_progress', 'prepare_output', 'on_main',
            'same_config_everywhere', 'train_grpo', 'train_sft', 'train_method', 'run_config', 'load_trained',
            'accelerate_config_path', 'train_argv', 'launch_command', 'preflight', 'preflight_report',
            'config_from_args', 'add_cli']
@@ -380,7 +380,7 @@ def _append_run_info(out: Path, info: dict):
     except json.JSONDecodeError: events = []
     write_atomic(p, json.dumps(events + [info], indent=1))
 
-# %% ../nbs/09_train.ipynb #c6887623
+# %% ../nbs/09_train.ipynb #56e45682
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 
 def _safetensors_problem(f: Path) -> str | None:
@@ -392,17 +392,20 @@ def _safetensors_problem(f: Path) -> str | None:
         return None if size >= 8 + n + end else f"truncated ({size} of {8 + n + end} bytes)"
     except (ValueError, KeyError, TypeError, OSError, MemoryError) as e: return f"unreadable header ({type(e).__name__})"
 
-def checkpoint_problem(ckpt) -> str | None:
-    "The first damaged file of a checkpoint directory as 'path: what is wrong', or None when it looks intact."
-    ck = Path(ckpt)
-    st = ck / "trainer_state.json"
-    if not st.is_file(): return f"{st}: missing (the save was interrupted)"
-    try: json.loads(st.read_text())
-    except (ValueError, OSError) as e: return f"{st}: not valid JSON ({e})"
-    for f in sorted(ck.iterdir()):
+def weights_problem(d) -> str | None:
+    "The first damaged weights file (safetensors, torch archive) in directory `d` as 'path: what is wrong', or None."
+    for f in sorted(Path(d).iterdir()):
         if f.suffix == ".safetensors" and (why := _safetensors_problem(f)): return f"{f}: {why}"
         if f.suffix in (".pt", ".pth", ".bin") and not zipfile.is_zipfile(f): return f"{f}: truncated (not a complete torch archive)"
     return None
+
+def checkpoint_problem(ckpt) -> str | None:
+    "The first damaged file of a checkpoint directory as 'path: what is wrong', or None when it looks intact."
+    st = Path(ckpt) / "trainer_state.json"
+    if not st.is_file(): return f"{st}: missing (the save was interrupted)"
+    try: json.loads(st.read_text())
+    except (ValueError, OSError) as e: return f"{st}: not valid JSON ({e})"
+    return weights_problem(ckpt)
 
 # %% ../nbs/09_train.ipynb #85f0df60
 def _numbered(d: Path) -> list[Path]:
@@ -663,6 +666,7 @@ def load_trained(output_dir,                 # a run directory written by train_
     "The trained student of a run as `(model, tokenizer)`, in eval mode."
     cfg = run_config(output_dir)
     src = Path(output_dir) / checkpoint if checkpoint else Path(output_dir)
+    if src.is_dir() and (why := weights_problem(src)): raise ValueError(f"cannot load the trained student: {why}")
     model, tok = load_model(cfg.student, quantization=cfg.quantization, device=device, trust_remote_code=cfg.trust_remote_code)
     if (src / "adapter_config.json").exists():
         from peft import PeftModel
