@@ -194,6 +194,7 @@ def resolve_model(name_or_path: str | None = None) -> str:
         raise FileNotFoundError(f"no such model directory: {name}")
     return str(Path(name).expanduser()) if name.startswith("~") else name
 
+# %% ../nbs/02_models.ipynb #6fe4b266
 def _finish_tokenizer(tok):
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     if tok.chat_template is None: tok.chat_template = CHATML_TEMPLATE
@@ -236,7 +237,7 @@ def load_model(name_or_path: str | None = None,  # hub name, local dir, None/'sm
         model = get_peft_model(model, cfg)
     return model, tok
 
-# %% ../nbs/02_models.ipynb #40fa8e24
+# %% ../nbs/02_models.ipynb #4ffe9b58
 _QWEN_1_5B = dict(hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
                   intermediate_size=8960, vocab_size=151936)
 _QWEN_7B = dict(hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
@@ -255,7 +256,7 @@ MODEL_SHAPES = {  # name -> architecture numbers (config.json on the model card)
 SHAPE_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
               "intermediate_size", "vocab_size", "tie_word_embeddings")
 
-# %% ../nbs/02_models.ipynb #adf76225
+# %% ../nbs/02_models.ipynb #e3d6fb86
 def _local_config(name) -> Path | None:
     "A config.json for `name` that is already on disk (never downloads, never builds)."
     if name in TINY_NAMES: return tiny_model_dir() / "config.json"   # built in code in a second
@@ -286,7 +287,7 @@ def model_shape(name_or_path) -> tuple[dict | None, str]:
     return None, (f"no config.json for {name_or_path!r} on this machine: run `hf download {name_or_path} config.json "
                   f"tokenizer_config.json tokenizer.json` online (or pass a local model directory) and rerun")
 
-# %% ../nbs/02_models.ipynb #e640a91d
+# %% ../nbs/02_models.ipynb #65451df4
 def param_counts(shape: dict, lora_r: int = 0) -> dict:
     "Weights of a Llama/Qwen-style decoder by kind: `linear` (in the blocks), `embed`, `head`, and `lora` for rank `lora_r`."
     h, L, I, V = shape["hidden_size"], shape["num_hidden_layers"], shape["intermediate_size"], shape["vocab_size"]
@@ -296,7 +297,7 @@ def param_counts(shape: dict, lora_r: int = 0) -> dict:
                 head=0 if shape.get("tie_word_embeddings") else V * h,
                 lora=L * lora_r * sum(i + o for i, o in shapes))
 
-# %% ../nbs/02_models.ipynb #c1a4c299
+# %% ../nbs/02_models.ipynb #32288406
 GiB = 2**30
 
 def estimate_memory(shape: dict,                    # architecture numbers (`model_shape`)

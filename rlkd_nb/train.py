@@ -688,7 +688,7 @@ def accelerate_config_path(name: str) -> Path:
     opts = sorted(x.stem.removeprefix("accelerate_") for x in presets_dir().glob("accelerate_*.yaml"))
     raise ValueError(f"unknown accelerate config {name!r}; available: {', '.join(opts)} or a file path")
 
-# %% ../nbs/09_train.ipynb #72e7ba25
+# %% ../nbs/09_train.ipynb #1d9f3dc2
 def _toml_value(v) -> str:
     if v is None: return "none"
     if isinstance(v, bool): return "true" if v else "false"
@@ -703,7 +703,7 @@ def train_argv(config: TrainConfig) -> list[str]:
     return ["--preset", preset] + [a for k, v in config.to_dict().items() if k != "preset" and v != base[k]
                                    for a in ("--set", f"{k}={_toml_value(v)}")]
 
-# %% ../nbs/09_train.ipynb #f5f105f3
+# %% ../nbs/09_train.ipynb #614a9257
 def launch_command(config: TrainConfig,               # the run
                    num_processes: int | None = None,  # processes (default: the accelerate config's)
                    train_args: list[str] | None = None, # `rlkd train` arguments (default: `train_argv(config)`)
@@ -713,7 +713,7 @@ def launch_command(config: TrainConfig,               # the run
     if num_processes: cmd += ["--num_processes", str(num_processes)]
     return cmd + ["-m", "rlkd_nb.cli", "train", *(train_argv(config) if train_args is None else train_args)]
 
-# %% ../nbs/09_train.ipynb #dfa7798b
+# %% ../nbs/09_train.ipynb #2d78572d
 def _local_tokenizer(name):
     "The student's tokenizer when its files are on this machine (never downloads), else None."
     if name in TINY_NAMES: return byte_tokenizer()
@@ -732,7 +732,7 @@ def _capacity(cuda: bool) -> tuple[str, float | None]:
     if cuda: return "no GPU found", None
     return "CPU RAM", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
-# %% ../nbs/09_train.ipynb #67fe0e7c
+# %% ../nbs/09_train.ipynb #5956941c
 def preflight(config: TrainConfig) -> dict:
     "What a run will meet, checked before it loads: the template's `<think>`, memory against the device, the completion budget."
     name, warn = config.student, []
@@ -760,7 +760,7 @@ def preflight(config: TrainConfig) -> dict:
     return dict(model=name, shape_source=source, think_in_prompt=think, think_source=how, memory_gib=mem,
                 device=where, capacity_gib=None if cap is None else round(cap, 1), fits=fits, warnings=warn)
 
-# %% ../nbs/09_train.ipynb #2c1bd882
+# %% ../nbs/09_train.ipynb #4964570f
 def preflight_report(pf: dict) -> str:
     "`preflight`'s findings as lines of text, warnings last."
     mem = pf["memory_gib"]
@@ -772,7 +772,7 @@ def preflight_report(pf: dict) -> str:
     lines.append(f"device: {pf['device']} ({cap}); fits: {'unknown' if pf['fits'] is None else pf['fits']}")
     return "\n".join(lines + [f"warning: {w}" for w in pf["warnings"]])
 
-# %% ../nbs/09_train.ipynb #591cd05b
+# %% ../nbs/09_train.ipynb #da5829f2
 def _parse_value(v: str):
     "A --set value in TOML syntax (`none` = unset); what TOML cannot read is taken as a plain string."
     if v.lower() == "none": return None
@@ -809,7 +809,7 @@ def _train_args(args) -> list[str]:
     out += [f"--{f.replace('_', '-')}" for f in ("resume", "overwrite", "allow_changes") if getattr(args, f)]
     return out + [a for kv in args.set or [] for a in ("--set", kv)]
 
-# %% ../nbs/09_train.ipynb #4accfd90
+# %% ../nbs/09_train.ipynb #412df77c
 def _train_cmd(args) -> int:
     main_rank = os.environ.get("RANK", "0") == "0"
     try:
