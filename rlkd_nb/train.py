@@ -713,7 +713,7 @@ def launch_command(config: TrainConfig,               # the run
     if num_processes: cmd += ["--num_processes", str(num_processes)]
     return cmd + ["-m", "rlkd_nb.cli", "train", *(train_argv(config) if train_args is None else train_args)]
 
-# %% ../nbs/09_train.ipynb #2d78572d
+# %% ../nbs/09_train.ipynb #af20757c
 def _local_tokenizer(name):
     "The student's tokenizer when its files are on this machine (never downloads), else None."
     if name in TINY_NAMES: return byte_tokenizer()
@@ -724,6 +724,13 @@ def _local_tokenizer(name):
         return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except Exception: return None
 
+def _longest_prompt(config: TrainConfig, tok) -> int | None:
+    "Tokens of the run's longest prompt (first 256 problems) when tokenizer and data are on this machine; else None."
+    if tok is None: return None
+    try: recs = load_records(config.replace(n_train=min(config.n_train or 256, 256)))
+    except Exception: return None
+    return min(config.max_prompt_tokens or 10**9, max(prompt_tokens(tok, make_prompt(r["problem"], config.system_prompt)) for r in recs))
+
 def _capacity(cuda: bool) -> tuple[str, float | None]:
     "The memory a run can use: the first GPU's, or this machine's RAM for a CPU run (GiB)."
     import torch
@@ -732,7 +739,7 @@ def _capacity(cuda: bool) -> tuple[str, float | None]:
     if cuda: return "no GPU found", None
     return "CPU RAM", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
-# %% ../nbs/09_train.ipynb #5956941c
+# %% ../nbs/09_train.ipynb #719bfd5d
 def preflight(config: TrainConfig) -> dict:
     "What a run will meet, checked before it loads: the template's `<think>`, memory against the device, the completion budget."
     name, warn = config.student, []
@@ -745,10 +752,11 @@ def preflight(config: TrainConfig) -> dict:
     if think is None and config.think_in_prompt is None: warn.append("cannot tell whether the template opens <think>: set think_in_prompt")
     cuda = config.quantization == "4bit" or bool(config.bf16) or not _force_cpu()
     where, cap = _capacity(cuda)
+    n_prompt = _longest_prompt(config, tok) or config.max_prompt_tokens
     mem = None if shape is None else estimate_memory(
         shape, config.quantization, lora_r=config.lora_r, batch=config.per_device_train_batch_size,
         gen_batch=config.per_device_train_batch_size * config.gradient_accumulation_steps,
-        prompt_tokens=config.max_prompt_tokens, completion_tokens=config.max_completion_length,
+        prompt_tokens=n_prompt, completion_tokens=config.max_completion_length,
         gradient_checkpointing=config.gradient_checkpointing or config.quantization == "4bit", beta=config.beta, cuda=cuda)
     fits = None if mem is None or cap is None else mem["total"] <= cap
     if fits is False: warn.append(f"estimated peak {mem['total']} GiB exceeds {where} ({cap:.1f} GiB)")
@@ -757,14 +765,14 @@ def preflight(config: TrainConfig) -> dict:
     if need and config.max_completion_length < need:
         warn.append(f"max_completion_length = {config.max_completion_length} is below the ~{need} tokens {name} reasons for: "
                     f"most completions will be cut before </think> and score 0 on format, tag count and accuracy")
-    return dict(model=name, shape_source=source, think_in_prompt=think, think_source=how, memory_gib=mem,
+    return dict(model=name, shape_source=source, think_in_prompt=think, think_source=how, prompt_tokens=n_prompt, memory_gib=mem,
                 device=where, capacity_gib=None if cap is None else round(cap, 1), fits=fits, warnings=warn)
 
-# %% ../nbs/09_train.ipynb #4964570f
+# %% ../nbs/09_train.ipynb #28c3aef5
 def preflight_report(pf: dict) -> str:
     "`preflight`'s findings as lines of text, warnings last."
     mem = pf["memory_gib"]
-    lines = [f"student: {pf['model']} (architecture from {pf['shape_source']})",
+    lines = [f"student: {pf['model']} (architecture from {pf['shape_source']}); longest prompt counted as {pf['prompt_tokens']} tokens",
              f"chat template opens <think>: {pf['think_in_prompt']} ({pf['think_source']})"]
     if mem: lines.append("estimated peak memory: " + f"{mem['total']} GiB = " +
                          " + ".join(f"{k} {v}" for k, v in mem.items() if k != "total") + " (estimate, not measured)")

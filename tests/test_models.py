@@ -140,12 +140,14 @@ def test_memory_estimate_tracks_each_setting():
     r1 = MODEL_SHAPES["deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"]
     base = dict(quantization="4bit", lora_r=16, batch=4, gen_batch=32, prompt_tokens=512, completion_tokens=1024)
     m = estimate_memory(r1, **base)
-    assert estimate_memory(r1, **{**base, "completion_tokens": 2048})["kv_cache"] == pytest.approx(m["kv_cache"] * 2560 / 1536, rel=0.01)
-    assert estimate_memory(r1, **{**base, "gen_batch": 64})["kv_cache"] == pytest.approx(m["kv_cache"] * 2, rel=0.01)
-    assert estimate_memory(r1, **{**base, "lora_r": 32})["trainable_state"] == pytest.approx(m["trainable_state"] * 2, rel=0.01)
+    assert estimate_memory(r1, **{**base, "completion_tokens": 2048})["kv_cache"] == pytest.approx(m["kv_cache"] * 2560 / 1536, rel=0.03)
+    assert estimate_memory(r1, **{**base, "gen_batch": 64})["kv_cache"] == pytest.approx(m["kv_cache"] * 2, rel=0.03)
+    assert estimate_memory(r1, **{**base, "lora_r": 32})["trainable_state"] == pytest.approx(m["trainable_state"] * 2, rel=0.03)
     assert estimate_memory(r1, **{**base, "quantization": None})["weights"] > 1.3 * m["weights"]
     assert estimate_memory(r1, **{**base, "gradient_checkpointing": False})["activations"] > 5 * m["activations"]
-    assert estimate_memory(r1, **{**base, "cuda": False})["weights"] > m["weights"]          # float32 on CPU
+    bf16 = estimate_memory(r1, **{**base, "quantization": None})["weights"]
+    assert estimate_memory(r1, **{**base, "quantization": None, "cuda": False})["weights"] == pytest.approx(2 * bf16, rel=0.03)  # float32 on CPU
+    assert estimate_memory(r1, **{**base, "cuda": False})["weights"] == m["weights"]       # 4-bit: NF4 + float32 either way
     # the peak is weights + trainable state + the larger of training activations and the generation KV cache
     parts = m["weights"] + m["trainable_state"] + m["reference"] + max(m["activations"], m["kv_cache"]) + m["overhead"]
     assert m["total"] == pytest.approx(parts, abs=0.02)
