@@ -131,13 +131,14 @@ def site(tmp_path_factory):
     return {"out": out, "rc": r.returncode, "log": r.out, "summary": summary}
 
 
-def _pages():
+def _config():
     from nbdev.config import get_config
-    cfg = get_config(path=ROOT)
-    return nbdocs.find_pages(ROOT, cfg.nbs_path, ROOT / "tutorials")
+    return get_config(path=ROOT)
 
 
-PAGES = _pages()
+CFG = _config()
+PAGES = nbdocs.find_pages(ROOT, CFG.nbs_path, ROOT / "tutorials")
+BASEURL = "/".join(["", *filter(None, CFG.get("doc_baseurl", "").split("/")), ""])   # "/rlkd_nb/", or "/"
 TUTORIAL_1 = next((p.html for p in PAGES if p.rel.parent.name == "tutorials" and p.src.name.startswith("01_")), None)
 VIEWER_PAGES = [p.html for p in PAGES if p.html.startswith("tutorials/") or
                 re.search(r"^#\|\s*default_exp\s+viz\s*$", "".join("".join(c["source"]) for c in json.loads(p.src.read_text())["cells"]), re.M)]
@@ -216,7 +217,11 @@ def test_no_broken_link_inside_the_site(site):
         for ref in p.refs:
             u = urlsplit(ref)
             if u.scheme or u.netloc or ref.startswith(("data:", "javascript:", "mailto:")) or not (u.path or u.fragment): continue
-            target = (f.parent / unquote(u.path)).resolve() if u.path else f
+            path = unquote(u.path)
+            if path.startswith("/"):   # root-relative (the 404 page): the site is published at doc_host + doc_baseurl
+                if not path.startswith(BASEURL): broken.append(f"{f.relative_to(out)}: {ref} (outside {BASEURL})"); continue
+                target = (out / path[len(BASEURL):]).resolve()
+            else: target = (f.parent / path).resolve() if path else f
             if target.is_dir(): target = target / "index.html"
             checked += 1
             if not target.is_file() or not target.is_relative_to(out.resolve()):
@@ -286,23 +291,23 @@ class Browser:
             if "method" in m: self.events.append(m)
 
     def goto(self, url, timeout=60):
-        "Load `url`; returns the script errors and failed requests seen while it loaded."
+        "Load `url` and wait for its load event (what happens meanwhile is in `problems()`)."
         self.events = []
         self.call("Page.navigate", page=True, url=url)
         end = time.time() + timeout
         while not any(e["method"] == "Page.loadEventFired" for e in self.events):
             m = self._message(max(0.1, end - time.time()))
             if "method" in m: self.events.append(m)
-        return self.problems()
-
-    def problems(self):
+    def problems(self, origin=""):
+        "Script errors, console errors, and failed requests to `origin` (others: e.g. the theme asking GitHub for stars)."
         out = []
         for e in self.events:
             p = e.get("params", {})
             if e["method"] == "Runtime.exceptionThrown":
                 d = p["exceptionDetails"]
                 out.append(f"script error: {d.get('exception', {}).get('description', d.get('text'))}"[:300])
-            elif e["method"] == "Log.entryAdded" and p["entry"]["level"] == "error":
+            elif e["method"] == "Log.entryAdded" and p["entry"]["level"] == "error" and (
+                    p["entry"]["source"] != "network" or p["entry"].get("url", "").startswith(origin)):
                 out.append(f"{p['entry']['source']}: {p['entry']['text']} {p['entry'].get('url', '')}"[:300])
         return out
 
@@ -367,7 +372,7 @@ def test_pages_load_in_chromium(site, served, browser, artifacts_dir):
             if not browser.wait("document.querySelector('.jupyter-widgets') !== null", 30): problems.append("widgets did not render")
         if p.html in VIEWER_PAGES and not browser.js(f"document.querySelectorAll('.{scope} details.{step}').length > 0"):
             problems.append("no structure viewer nodes in the DOM")
-        problems += browser.problems()    # including what happened while the widgets rendered
+        problems += browser.problems(origin=served)    # including what happened while the widgets rendered
         bad += [f"{p.html}: {x}" for x in dict.fromkeys(problems)]
         if p.html == TUTORIAL_1:
             h = browser.screenshot(artifacts_dir / "docs_tutorial_01.png")
