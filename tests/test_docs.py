@@ -26,6 +26,7 @@ import nbdocs  # noqa: E402
 MKDOCS = all(importlib.util.find_spec(m) for m in ("mkdocs", "material", "mkdocs_jupyter"))
 needs_mkdocs = pytest.mark.skipif(not MKDOCS, reason='the offline docs renderer is not installed: pip install -e ".[docs]"')
 CHROMIUM = find_chromium()
+CDN = re.compile(r"https?://[^\s'\"]*(unpkg\.com|jsdelivr\.net|cdnjs\.cloudflare\.com)[^\s'\"]*(html-manager|require)[^\s'\"]*")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium found (apt-get install -y chromium, or set RLKD_CHROMIUM)")
 
 
@@ -117,6 +118,25 @@ def test_links_are_made_relative_to_the_page(tmp_path):
     assert link("../pyproject.toml", core) == f"{cfg.git_url}/blob/{cfg.branch}/pyproject.toml"
     assert link("https://example.org/x.html", core) == "https://example.org/x.html"
     assert link("#local", core) == "#local"
+
+
+def test_quarto_pages_get_the_widget_javascript_from_the_site(tmp_path):
+    "Quarto's pages load require.js and html-manager from CDNs, with integrity hashes: both become files of the site."
+    page = tmp_path / "tutorials" / "t.html"
+    page.parent.mkdir()
+    page.write_text('<html><head><script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.6/require.min.js" '
+                    'integrity="sha512-c3Nl" crossorigin="anonymous"></script>\n<script src="https://unpkg.com/@jupyter-widgets/'
+                    'html-manager@*/dist/embed-amd.js" crossorigin="anonymous"></script></head><body><script type="'
+                    f'{nbdocs.WIDGET_STATE}">{{}}</script></body></html>')
+    (tmp_path / "plain.html").write_text("<html><head></head><body>no widgets</body></html>")
+    assert nbdocs.serve_widgets_locally(tmp_path, nbdocs.CACHE) == 1
+    t = page.read_text()
+    assert not CDN.search(t) and "integrity" not in t and "crossorigin" not in t, t
+    srcs = re.findall(r'<script src="([^"]+)"', t)
+    assert srcs == ["../assets/widgets/require.js", "../assets/widgets/html-manager/embed-amd.js"], srcs
+    assert all((page.parent / s).is_file() for s in srcs)
+    assert '"@jupyter-widgets": "../assets/widgets/html-manager"' in t    # where its bundles find their fonts
+    assert (tmp_path / "plain.html").read_text() == "<html><head></head><body>no widgets</body></html>"
 
 
 # ---------------------------------------------------------------- the real site (slow)
@@ -231,8 +251,6 @@ def test_no_broken_link_inside_the_site(site):
     assert checked > 100, f"only {checked} links checked: the crawl found too little"
     assert not broken, f"{len(broken)} broken links, e.g.:\n" + "\n".join(sorted(set(broken))[:25])
 
-
-CDN = re.compile(r"https?://[^\s'\"]*(unpkg\.com|jsdelivr\.net|cdnjs\.cloudflare\.com)[^\s'\"]*(html-manager|require)[^\s'\"]*")
 
 
 @pytest.mark.slow

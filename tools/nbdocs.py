@@ -33,6 +33,7 @@ NOTE_CLS = "nbdocs-skipped"       # CSS class of the "not run" notes (tests look
 FAIL_CLS = "nbdocs-failed"        # CSS class of a page standing in for a notebook that failed processing
 MARKER = ".nbdocs-site"           # written into every site we build; we never delete a folder without it
 HIDDEN = {"hide", "export", "exporti", "default_exp"}
+CACHE = Path(os.environ.get("RLKD_NB_CACHE") or Path.home() / ".cache" / "rlkd_nb") / "nbdocs"   # npm packages, between builds
 
 
 class DocsError(Exception): "A set-up problem (renderer, npm, output folder), not a notebook's."
@@ -436,6 +437,7 @@ def prepare_quarto(stage: Path, nbs: Path):
     with working_directory(stage):
         refresh_quarto_yml()
         nbdev_sidebar.__wrapped__(path=nbs)
+    if not (nbs / "styles.css").exists(): (nbs / "styles.css").write_text(CSS)   # nbdev's _quarto.yml names it
 
 
 # ---------------------------------------------------------------- widgets' JavaScript from the site
@@ -458,6 +460,7 @@ def npm_package(name: str, version: str, cache: Path) -> Path:
 
 
 _CDN_MANAGER = re.compile(r"https?://[^'\"\s]+?@jupyter-widgets/html-manager@[^/'\"\s]*/dist/embed-amd\.js")
+_CDN_MANAGER_TAG = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]+?@jupyter-widgets/html-manager@[^\"]*/embed-amd\.js\"[^>]*>")
 _CDN_REQUIRE_TAG = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]+/require(?:\.min)?\.js\"[^>]*>")
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -478,7 +481,9 @@ def serve_widgets_locally(site: Path, cache: Path) -> int:
     for f in use:
         up = os.path.relpath(site, f.parent).replace(os.sep, "/")
         pre = "" if up == "." else up + "/"
-        t = _CDN_MANAGER.sub(f"{pre}assets/widgets/html-manager/embed-amd.js", f.read_text())
+        local = f"{pre}assets/widgets/html-manager/embed-amd.js"
+        t = _CDN_MANAGER_TAG.sub(f'<script src="{local}">', f.read_text())    # a tag (Quarto): drop integrity/crossorigin
+        t = _CDN_MANAGER.sub(local, t)                                          # a URL in nbconvert's loader script
         # html-manager's bundles find their icon fonts beside their AMD module's URL: map `@jupyter-widgets/*` there
         conf = f'<script>require.config({{paths: {{"@jupyter-widgets": "{pre}assets/widgets/html-manager"}}}});</script>'
         t, n = _CDN_REQUIRE_TAG.subn(f'<script src="{pre}assets/widgets/require.js"></script>{conf}<script>', t)
@@ -501,6 +506,42 @@ def check_out(out: Path, root: Path):
         raise DocsError(f"refusing to replace {out}: it is not empty and was not built by this tool (no {MARKER} in it)")
 
 
+def run_notebooks(stage: Path, nbs: Path, pages: list[Page], flags: set[str], args) -> dict[str, dict]:
+    "Execute (unless --check) and process every page's notebook in `args.jobs` workers, printing one line per notebook."
+    from concurrent.futures import as_completed
+    jobs = [{"name": p.name, "staged": str(nbs / p.rel), "proc": str(stage / "_proc" / p.rel), "cwd": str(p.src.parent),
+             "execute": not args.check, "flags": sorted(flags), "timeout": args.timeout, "kernel": args.kernel} for p in pages]
+    results = {}
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn"),
+                             initializer=_init_worker, initargs=(str(stage),)) as ex:
+        futs = {ex.submit(build_nb, j): j["name"] for j in jobs}
+        for fut in as_completed(futs):
+            r = results[futs[fut]] = fut.result()
+            bad = r["errors"] + ([f"nbdev's processing: {r['proc_error']}"] if r["proc_error"] else [])
+            run = "" if args.check else f"ran in {r['exec_s']:5.1f} s ({r['skipped']} cells not run), "
+            print(f"  {r['page']:40s} {run}processed in {r['proc_s']:4.1f} s  {'FAILED' if bad else 'ok'}", flush=True)
+            for b in bad: print(f"      {r['page']}: {b}", flush=True)
+            if r["mixed"]: print(f"      note: nbdev's processing also runs {', '.join(r['mixed'])}: each mixes an import with "
+                                 "other code (nbdev warns; fine while it needs no earlier cell, but it runs twice)", flush=True)
+    return results
+
+
+def render(stage: Path, nbs: Path, pages: list[Page], cfg, renderer: str, out: Path, args) -> dict:
+    "Render the processed notebooks, serve the widgets' JavaScript from the site, and replace `out` with the result."
+    site = stage / "_site"
+    try: warnings = render_mkdocs(stage, nbs, pages, cfg, site) if renderer == "mkdocs" else render_quarto_site(stage, site, args.jobs) or []
+    except DocsError: raise
+    except Exception as e: raise DocsError(f"{renderer} failed: {type(e).__name__}: {e}") from e
+    for w in warnings: print(f"  {w}")
+    n_widget_pages = serve_widgets_locally(site, Path(args.cache))
+    (site / MARKER).write_text("Built by tools/nbdocs.py; the next build replaces this folder.\n")
+    if out.exists(): shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(site), out)
+    n_files, n_bytes = _size(out)
+    return dict(out=str(out), files=n_files, bytes=n_bytes, widget_pages=n_widget_pages, renderer_warnings=warnings)
+
+
 def build(args) -> int:
     from nbdev.config import get_config
     t_wall = time.time()
@@ -513,8 +554,8 @@ def build(args) -> int:
     if renderer == "quarto" and not shutil.which("quarto"): raise DocsError("--renderer quarto: `quarto` is not on PATH")
     out = Path(args.out or cfg.doc_path).resolve()
     if not args.check: check_out(out, root)
+    if args.stage and Path(args.stage).exists() and any(Path(args.stage).iterdir()): raise DocsError(f"--stage {args.stage} must be empty or absent")
     stage = Path(args.stage).resolve() if args.stage else Path(tempfile.mkdtemp(prefix="nbdocs-"))
-    if stage.exists() and any(stage.iterdir()) and args.stage: raise DocsError(f"--stage {stage} must be empty or absent")
     stage.mkdir(parents=True, exist_ok=True)
     print(f"nbdocs: {len(pages)} pages, renderer {'none (--check)' if args.check else renderer}, "
           f"{'no execution' if args.check else 'executing'} with {args.jobs} workers, staged in {stage}", flush=True)
@@ -524,44 +565,18 @@ def build(args) -> int:
         from nbdev.serve import _proc_file
         for f in nbs.rglob("*"):   # non-notebook files go to _proc as `nbdev-proc-nbs` copies them
             if f.is_file() and f.suffix != ".ipynb": _proc_file(f, stage / "_proc", nbs)
-        flags = set(str(cfg.get("tst_flags", "")).split())
         os.environ["PYTHONPATH"] = os.pathsep.join([str(stage)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-        jobs = [{"name": p.name, "staged": str(nbs / p.rel), "proc": str(stage / "_proc" / p.rel), "cwd": str(p.src.parent),
-                 "execute": not args.check, "flags": sorted(flags), "timeout": args.timeout, "kernel": args.kernel} for p in pages]
-        results = {}
-        from concurrent.futures import as_completed
-        with ProcessPoolExecutor(max_workers=max(1, args.jobs), mp_context=get_context("spawn"),
-                                 initializer=_init_worker, initargs=(str(stage),)) as ex:
-            futs = {ex.submit(build_nb, j): j["name"] for j in jobs}
-            for fut in as_completed(futs):
-                r = results[futs[fut]] = fut.result()
-                bad = r["errors"] + ([f"nbdev's processing: {r['proc_error']}"] if r["proc_error"] else [])
-                run = "" if args.check else f"ran in {r['exec_s']:5.1f} s ({r['skipped']} cells not run), "
-                print(f"  {r['page']:40s} {run}processed in {r['proc_s']:4.1f} s  {'FAILED' if bad else 'ok'}", flush=True)
-                for b in bad: print(f"      {r['page']}: {b}", flush=True)
-                if r["mixed"]: print(f"      note: nbdev's processing also runs {', '.join(r['mixed'])}: each mixes an import with "
-                                     "other code (nbdev warns; fine while it needs no earlier cell, but it runs twice)", flush=True)
+        results = run_notebooks(stage, nbs, pages, set(str(cfg.get("tst_flags", "")).split()), args)
         failures = [(p.name, e) for p in pages for e in results[p.name]["errors"]]
         failures += [(p.name, f"nbdev's processing failed at {results[p.name]['proc_error']}") for p in pages if results[p.name]["proc_error"]]
-        for p in pages:
-            if results[p.name]["proc_error"]:
-                (stage / "_proc" / p.rel).write_text(json.dumps(failed_page(p, results[p.name]["proc_error"])))
         linker = Linker(root, cfg, pages, root / "tutorials")
         for p in pages:
             f = stage / "_proc" / p.rel
-            f.write_text(json.dumps(drop_unused_widget_state(fix_links(json.loads(f.read_text()), p, linker)), indent=1))
-        summary = {"pages": len(pages), "renderer": None if args.check else renderer, "failures": [f"{n}: {e}" for n, e in failures]}
-        if not args.check:
-            site = stage / "_site"
-            warnings = render_mkdocs(stage, nbs, pages, cfg, site) if renderer == "mkdocs" else render_quarto_site(stage, site, args.jobs) or []
-            for w in warnings: print(f"  {w}")
-            n_widget_pages = serve_widgets_locally(site, Path(args.cache))
-            (site / MARKER).write_text("Built by tools/nbdocs.py; the next build replaces this folder.\n")
-            if out.exists(): shutil.rmtree(out)
-            shutil.move(str(site), out)
-            n_files, n_bytes = _size(out)
-            summary.update(out=str(out), files=n_files, bytes=n_bytes, widget_pages=n_widget_pages,
-                           pages_html=[p.html for p in pages], renderer_warnings=warnings)
+            nb = failed_page(p, results[p.name]["proc_error"]) if results[p.name]["proc_error"] else json.loads(f.read_text())
+            f.write_text(json.dumps(drop_unused_widget_state(fix_links(nb, p, linker)), indent=1))
+        summary = {"pages": len(pages), "renderer": None if args.check else renderer, "failures": [f"{n}: {e}" for n, e in failures],
+                   "pages_html": [p.html for p in pages]}
+        if not args.check: summary.update(render(stage, nbs, pages, cfg, renderer, out, args))
         ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
         summary.update(wall_s=round(time.time() - t_wall, 1), cpu_s=round(sum(u.ru_utime + u.ru_stime for u in ru), 1))
         where = "" if args.check else f" -> {out} ({summary['files']} files, {summary['bytes'] / 2**20:.1f} MiB)"
@@ -585,8 +600,7 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="notebooks built in parallel")
     ap.add_argument("--timeout", type=int, default=600, help="seconds a cell may run")
     ap.add_argument("--kernel", default="python3", help="Jupyter kernel that executes the notebooks")
-    ap.add_argument("--cache", default=str(Path(os.environ.get("RLKD_NB_CACHE") or Path.home() / ".cache" / "rlkd_nb") / "nbdocs"),
-                    help="where the npm packages are kept between builds")
+    ap.add_argument("--cache", default=str(CACHE), help="where the npm packages are kept between builds")
     ap.add_argument("--stage", help="build in this (new or empty) folder and keep it, to inspect the processed notebooks")
     ap.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     args = ap.parse_args(argv)
