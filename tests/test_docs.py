@@ -158,10 +158,11 @@ def _config():
 
 CFG = _config()
 PAGES = nbdocs.find_pages(ROOT, CFG.nbs_path, ROOT / "tutorials")
+assert PAGES, "no notebooks found"
 BASEURL = "/".join(["", *filter(None, CFG.get("doc_baseurl", "").split("/")), ""])   # "/rlkd_nb/", or "/"
 TUTORIAL_1 = next((p.html for p in PAGES if p.rel.parent.name == "tutorials" and p.src.name.startswith("01_")), None)
 VIEWER_PAGES = [p.html for p in PAGES if p.html.startswith("tutorials/") or
-                re.search(r"^#\|\s*default_exp\s+viz\s*$", "".join("".join(c["source"]) for c in json.loads(p.src.read_text())["cells"]), re.M)]
+                re.search(r"^#\|\s*default_exp\s+viz\s*$", "\n".join("".join(c["source"]) for c in json.loads(p.src.read_text())["cells"]), re.M)]
 
 
 def _viewer_classes():
@@ -185,6 +186,7 @@ def test_every_notebook_has_a_page(site):
     missing = [p.html for p in PAGES if not (site["out"] / p.html).is_file()]
     assert not missing, missing
     assert any(p.html.startswith("tutorials/") for p in PAGES) and (site["out"] / "index.html").is_file()
+    assert any(not p.startswith("tutorials/") for p in VIEWER_PAGES), "the viewer's notebook (default_exp viz) was not found"
 
 
 ERROR_MARKS = [(re.compile(r"Traceback \(most recent call last\)"), "a Python traceback"),
@@ -420,5 +422,8 @@ def test_nbdev_proc_nbs_exits_0(tmp_path):
     for d in ("nbs", "rlkd_nb"): shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__", "_proc"))
     r = subprocess.run([exe], cwd=tmp_path, capture_output=True, text=True, timeout=1200,
                        env={**os.environ, "PYTHONPATH": str(tmp_path)})
-    errors = re.findall(r"^Exception: Error in notebook: .*? in cell \d+ :$|^\w+Error: .*$", r.stdout + r.stderr, re.M)
-    assert r.returncode == 0, f"nbdev-proc-nbs exited {r.returncode}: " + "; ".join(errors[-6:]) + "\n" + (r.stdout + r.stderr)[-1500:]
+    log = r.stdout + r.stderr
+    where = re.findall(r"^Exception: (Error in notebook: .*? in cell \d+) :$", log, re.M)
+    why = re.findall(r"^(\w+(?:Error|Exception): .*)$", log, re.M)
+    assert r.returncode == 0, (f"nbdev-proc-nbs exited {r.returncode}: {where[-1] if where else '?'} (nbdev's cell count; "
+                               f"`python tools/nbdocs.py --check` names the notebook's own cells): {why[-1] if why else log[-800:]}")
