@@ -372,7 +372,8 @@ def render_mkdocs(stage: Path, nbs: Path, pages: list[Page], cfg, site: Path) ->
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(json.dumps(nb))
         section = "Home" if p.html == "index.html" else "Tutorials" if p.html.startswith("tutorials/") else "Modules"
-        nav[section].append({title or p.name: Path(p.html).with_suffix(".ipynb").as_posix()})
+        label = "Home" if section == "Home" else title or p.name     # the home page's title is the site's name
+        nav[section].append({label: Path(p.html).with_suffix(".ipynb").as_posix()})
     (src / "assets").mkdir(exist_ok=True)
     (src / "assets" / "nbdocs.css").write_text(CSS)
     conf = {
