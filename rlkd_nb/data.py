@@ -129,9 +129,9 @@ def load_jsonl(path, problem: str = "problem", # field holding the problem text
             on_error(DataError(f"{path}:{i}: {e}"))
     return out
 
-# %% ../nbs/01_data.ipynb #a78a6b35
+# %% ../nbs/01_data.ipynb #5beb301a
 _CALC_RE = re.compile(r"<<[^<>]*>>")
-_GOLD_RE = re.compile(r"^[ \t]*####[ \t]*(.*?)[ \t]*$", re.M)
+_GOLD_RE = re.compile(r"^[ \t]*####(.*)$", re.M)   # the rest of the line, stripped in Python (a lazy group before `[ \t]*$` backtracks)
 
 def strip_calculator(s: str) -> str:
     "Remove GSM8K calculator annotations `<<a=b>>`."
@@ -140,7 +140,7 @@ def strip_calculator(s: str) -> str:
 def gsm8k_gold(solution: str) -> str:
     "The gold answer after `####`, without thousands separators ('' when absent)."
     m = _GOLD_RE.search(solution)
-    return m.group(1).replace(",", "").strip() if m else ""
+    return m.group(1).strip().replace(",", "") if m else ""
 
 # %% ../nbs/01_data.ipynb #f4ffb919
 _RESULT_RE = re.compile(r"\s*\$?\s*(-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s*/\s*\d+)?)\s*(%?)")

@@ -228,7 +228,7 @@ def completion_text(c) -> str:
         return "\n".join(parts)
     return str(c)
 
-# %% ../nbs/06_reward.ipynb #c46a735e
+# %% ../nbs/06_reward.ipynb #9b4ba41b
 _JOIN_RE = re.compile(r"(?:\s|\$|\\[,;:! ]|\\quad|\\text\{\s*(?:and|or)\s*\}|,|;|&|\band\b|\bor\b){0,12}")
 
 def _boxed_group(text: str) -> str | None:
@@ -237,12 +237,12 @@ def _boxed_group(text: str) -> str | None:
     for s in spans:                                        # top level only: not inside the previous top-level box
         if not top or s[0] >= top[-1][3]: top.append(s)
     if not top: return None
-    group, hedge = [top[-1]], False
+    group, hedge = [top[-1]], False                        # built from the last box backwards
     for prev in reversed(top[:-1]):
-        gap = text[prev[3]:group[0][0]]
+        gap = text[prev[3]:group[-1][0]]
         if len(gap) > 60 or _JOIN_RE.fullmatch(gap) is None: break
-        hedge |= bool(re.search(r"\bor\b", gap)); group.insert(0, prev)
-    parts = [text[a:b].strip() for _, a, b, _ in group]
+        hedge |= bool(re.search(r"\bor\b", gap)); group.append(prev)
+    parts = [text[a:b].strip() for _, a, b, _ in reversed(group)]
     return (" or " if hedge else ", ").join(parts)
 
 _FINAL_LINE_RE = re.compile(r"final\s{1,3}answer\s{0,3}(?:is\b|:)", re.IGNORECASE)
@@ -268,7 +268,7 @@ def gold_answer_text(gold) -> str:
     if "\\boxed" in g or "\\fbox" in g: return _boxed_group(g) or g.strip()
     return g.rsplit("####", 1)[1].strip() if "####" in g else g.strip()
 
-# %% ../nbs/06_reward.ipynb #fa799a9d
+# %% ../nbs/06_reward.ipynb #868f73c0
 _WRAP_RE = re.compile(r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
 
 def unwrap_answer(s: str) -> str:
@@ -279,7 +279,7 @@ def unwrap_answer(s: str) -> str:
     return s.rstrip(".").strip()
 
 _THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_AND_RE = re.compile(r"\s+and\s+|\s*;\s*|\s*&\s*", re.IGNORECASE)
+_AND_RE = re.compile(r"\s{1,8}and\s{1,8}|;|&", re.IGNORECASE)   # bounded: a split never backtracks over a long run of spaces
 MAX_PARTS = 10   # an answer with more parts than this is compared as text only
 
 def answer_parts(s: str) -> list[str]:
