@@ -329,7 +329,7 @@ def _t_bakery(r):
              ("each box holds the same number, so divide", f"How many boxes does {n} fill?", f"{rest} / {k} = {rest // k}", rest // k, "boxes")],
             ("how many boxes the cookies of one tray fill", "some cookies are given away, so trays do not map to boxes"), rest // k)
 
-# %% ../nbs/01_data.ipynb #00d19a8a
+# %% ../nbs/01_data.ipynb #14a55d05
 def _t_garden(r):
     n = r.choice(_NAMES); rows, per, f = r.randint(2, 6), r.randint(3, 8), r.randint(2, 5)
     p = rows * per
@@ -359,6 +359,7 @@ def _t_ages(r):
              ("add the three ages", "What is the sum of their ages?", f"{a} + {b} + {c} = {a + b + c}", a + b + c, "years")],
             (f"how old {o} is straight away", f"{o}'s age is given relative to {m}, which is not known yet"), a + b + c)
 
+# %% ../nbs/01_data.ipynb #2ca966f9
 def _t_class(r):
     n = r.choice(_NAMES); s, p, k, cost = r.randint(10, 30), r.randint(2, 4), r.choice([4, 5, 6, 10]), r.randint(2, 6)
     s = s - (s * p) % k if (s * p) % k else s

@@ -55,7 +55,7 @@ class RewardResult:
         "JSON-ready dict of every field."
         return asdict(self)
 
-# %% ../nbs/06_reward.ipynb #0d32cc30
+# %% ../nbs/06_reward.ipynb #3cc72342
 def _mark(m) -> str: return "-" if m is None else ("✓" if m else "✗")
 
 def gate_text(gate_index) -> str:
@@ -65,7 +65,7 @@ def gate_text(gate_index) -> str:
 @patch
 def __repr__(self: StepVerdict):
     return (f"StepVerdict(step {self.index + 1}: meta {_mark(self.meta_match)}, sub-problem {_mark(self.subproblem_match)}, "
-            f"answer {_mark(self.answer_match)}, score {self.score:g}{', gated' if self.gated else ''})")
+            f"answer {_mark(self.answer_match)}, score {'-' if self.score is None else format(self.score, 'g')}{', gated' if self.gated else ''})")
 
 @patch
 def __repr__(self: RewardResult):
