@@ -286,15 +286,20 @@ def write_atomic(path,              # destination file (missing parent directori
     finally: _LIVE_TEMPS.pop(tmp, None)
     return path
 
-# %% ../nbs/00_core.ipynb #04a1fb08
-_PREV_SIGTERM = None
+# %% ../nbs/00_core.ipynb #e62b9f2c
+_PREV_SIGTERM, _IN_SIGTERM = None, False
 
 def _on_sigterm(signum, frame):
+    global _IN_SIGTERM
     for tmp in list(_LIVE_TEMPS):
         with contextlib.suppress(OSError): os.unlink(tmp)
     _LIVE_TEMPS.clear()
     prev = _PREV_SIGTERM
-    if callable(prev): return prev(signum, frame)
+    if _IN_SIGTERM: return                     # a handler that chains back to this one: do not go round in circles
+    if callable(prev):
+        _IN_SIGTERM = True
+        try: return prev(signum, frame)
+        finally: _IN_SIGTERM = False
     if prev == signal.SIG_IGN: return
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)

@@ -14,14 +14,18 @@ if {own_handler}:
     def handler(signum, frame): print("own handler ran", flush=True); sys.exit(7)
     signal.signal(signal.SIGTERM, handler)
 core.write_atomic({out!r} + ".first", "x")          # installs the SIGTERM watcher
+if {chained}:                                        # a library that installs its own handler, chaining to ours...
+    ours = signal.getsignal(signal.SIGTERM)
+    def theirs(signum, frame): ours(signum, frame); print("own handler ran", flush=True); sys.exit(7)
+    signal.signal(signal.SIGTERM, theirs)
 def slow_fsync(fd): print("writing", flush=True); time.sleep(60)
 os.fsync = slow_fsync
 core.write_atomic({out!r}, "y" * 100_000)
 """
 
 
-def _child(tmp_path, own_handler=False):
-    code = CHILD.format(root=str(ROOT), out=str(tmp_path / "out.txt"), own_handler=own_handler)
+def _child(tmp_path, own_handler=False, chained=False):
+    code = CHILD.format(root=str(ROOT), out=str(tmp_path / "out.txt"), own_handler=own_handler, chained=chained)
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "writing", p.stderr.read()
     assert [f.name for f in tmp_path.iterdir() if f.name.endswith(".tmp")], "the temp file exists while the write hangs"
@@ -36,9 +40,12 @@ def test_sigterm_mid_write_removes_the_temp_file(tmp_path):
     assert sorted(f.name for f in tmp_path.iterdir()) == ["out.txt.first"]   # no temp file, no partial output
 
 
-def test_sigterm_hands_on_to_the_previous_handler(tmp_path):
-    rc, out = _child(tmp_path, own_handler=True)
-    assert rc == 7 and "own handler ran" in out
+@pytest.mark.parametrize("how", ["before", "chained"])
+def test_sigterm_hands_on_to_the_previous_handler(tmp_path, how):
+    "A handler installed before the first write runs after the cleanup; one that chains back to ours (installed after it,"
+    " then wrapped again by the next write) runs once, without going round in circles."
+    rc, out = _child(tmp_path, own_handler=how == "before", chained=how == "chained")
+    assert rc == 7 and out.count("own handler ran") == 1
     assert sorted(f.name for f in tmp_path.iterdir()) == ["out.txt.first"]
 
 
