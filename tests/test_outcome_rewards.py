@@ -12,7 +12,7 @@ from rlkd_nb.reward import accuracy_reward, format_reward, get_reward_funcs, tag
 
 # (gold, completion, expected accuracy)
 ACCURACY = [
-    ("yes", "\\boxed{yes}", 1.0), ("yes", "\\boxed{Yes}", 1.0), ("yes", "\\boxed{No}", 0.0),
+    ("yes", "\\boxed{yes}", 1.0), ("yes", "\\boxed{Yes}", 1.0), ("yes", "\\boxed{No}", 0.0), ("yes", "\\boxed{sey}", 0.0),
     ("Monday", "The final answer is: Monday", 1.0), ("Monday", "<answer>\nmonday\n</answer>", 1.0),
     ("\\text{Monday}", "\\boxed{\\text{Monday}}", 1.0), ("\\text{Monday}", "\\boxed{Tuesday}", 0.0),
     ("Yes", "\\boxed{\\text{yes}}", 1.0), ("B", "\\boxed{B}", 1.0), ("B", "\\boxed{C}", 0.0), ("\\text{(B)}", "\\boxed{B}", 1.0),
