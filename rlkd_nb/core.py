@@ -227,7 +227,7 @@ def as_structure(x) -> Structure:
         return parse_gsrm(x)
     raise SchemaError(f"cannot read a structure from {type(x).__name__}")
 
-# %% ../nbs/00_core.ipynb #4d06276f
+# %% ../nbs/00_core.ipynb #6617d09d
 _HTML_RENDERER = None
 
 def set_html_renderer(fn):
@@ -243,7 +243,7 @@ def _repr_html_(self: Structure):
     rows = "".join(f"<tr><td>{i}</td><td>{_e(s.meta)}</td><td>{_e(s.subproblem)}</td><td>{_e(s.answer)}</td></tr>"
                    for i, s in enumerate(self.steps, 1))
     warn = "".join(f"<li>{_e(w)}</li>" for w in self.warnings)
-    return (f"<table><thead><tr><th>step</th><th>meta</th><th>sub-problem</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>"
+    return (f"<table><thead><tr><th>#</th><th>meta</th><th>sub-problem</th><th>answer</th></tr></thead><tbody>{rows}</tbody></table>"
             f"<p><b>final:</b> {_e(self.final_or_last_answer())}</p>" + (f"<ul>{warn}</ul>" if warn else ""))
 
 @patch
