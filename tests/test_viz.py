@@ -188,7 +188,7 @@ BAD_INPUTS = [   # (file content, what the one-line error must say); issue 12's 
     (json.dumps({**GOOD, "extra": {"r": [1, 2]}}).encode() + b"\n", "in.jsonl:1: extra.r: 2 values for 1 students"),
     (b'{"problem": "x", "students": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "in.jsonl:1: JSON nested too deeply"),
     (json.dumps(GOOD).encode() + b'\n{"problem": "\xff\xfe"}\n', "in.jsonl:2: not UTF-8 text (byte 0xff"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "in.jsonl:1: not UTF-8 text (byte 0x89)"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "in.jsonl:1: not UTF-8 text (byte 0x89"),
     (b'{"problem": "x", "structure": {"steps": []}, "students": []}\n{oops\n', "in.jsonl:2: bad JSON"),
     (b'{"problem": "x"}\n', "needs 'students'"),
     (b'{"problem": "x", "structure": {"steps": [{"meta": "m"}]}, "students": []}\n', "steps[0] is missing 'subproblem'"),
