@@ -24,12 +24,14 @@ __all__ = ['PROMPT_VERSION', 'SYSTEM_PROMPT', 'USER_TEMPLATE', 'FEW_SHOT', 'buil
            'add_cli']
 
 # %% ../nbs/05_llm_gsrm.ipynb #b2c7fa44
-PROMPT_VERSION = "rlkd-gsrm-v1"
+PROMPT_VERSION = "rlkd-gsrm-v2"
 
-SYSTEM_PROMPT = """Decompose the reasoning into steps, in the order it takes them. For each step write:
-[Meta-reasoning N]: which sub-problem to solve next and why (not its answer)
-[Sub-problem N]: one question
-[Answer N]: its short answer, no derivation
+SYSTEM_PROMPT = """Decompose the reasoning into steps, in the order it takes them: one step per sub-problem it works out.
+A check of a result, or another approach it actually works out, is a step of its own. Skip filler.
+For each step write:
+[Meta-reasoning N]: why the reasoner takes this step now and which sub-problem it attacks (not its answer)
+[Sub-problem N]: one self-contained question
+[Answer N]: the value the step reaches, short, no derivation
 Finish with one line: So the final answer is: <answer>"""
 
 USER_TEMPLATE = "Problem:\n{problem}\n\nYou should decompose this reasoning:\n{reasoning}"
@@ -37,21 +39,27 @@ USER_TEMPLATE = "Problem:\n{problem}\n\nYou should decompose this reasoning:\n{r
 # %% ../nbs/05_llm_gsrm.ipynb #5444dcaa
 FEW_SHOT = [
     dict(problem="A bakery sells muffins for $3 each. On Monday it baked 40 muffins and sold all but 7. How much money did it take in?",
-         reasoning="They baked 40 and 7 were left, so they sold 40 - 7 = 33 muffins. Each one is $3, so the money is 33 * 3 = 99 dollars.",
+         reasoning="Okay, so I need the money the bakery made on Monday.\n\nFirst, how many muffins were sold? It baked 40 and 7 were left, "
+                   "so it sold 40 - 7 = 33 muffins.\n\nEach muffin is $3, so the money is 33 * 3 = 99 dollars.\n\n"
+                   "Wait, let me check: 33 * 3 = 30 * 3 + 3 * 3 = 90 + 9 = 99. Yes.\n\nSo the bakery took in $99.",
          teacher_structure=Structure([
-             Step("The income depends on how many muffins were actually sold, so count those first.",
+             Step("The income depends on how many muffins were actually sold, so the reasoner counts those first.",
                   "How many muffins did the bakery sell?", "33"),
-             Step("With the number sold known, the price per muffin turns it into money.",
-                  "How much money do 33 muffins at $3 each bring in?", "$99")], final_answer="$99")),
-    dict(problem="Ana, Ben and Cleo each own one pet: a cat, a dog or a fish. Ben is allergic to fur. Ana does not own the cat. Who owns the dog?",
-         reasoning="Ben can't have fur, so Ben has the fish. Maybe Ana has the cat? No - Ana does not own the cat. So Ana must have the dog, and Cleo has the cat.",
+             Step("Knowing the number sold, the reasoner turns it into money with the price per muffin.", "What is 33 × 3?", "99"),
+             Step("As a check, the reasoner recomputes the product by splitting 33 into 30 and 3.", "Does 30 × 3 + 3 × 3 equal 99?", "yes")],
+             final_answer="$99")),
+    dict(problem="The sum of two numbers is 20 and their difference is 4. What is the larger number?",
+         reasoning="Let me call the numbers x and y with x > y. Then x + y = 20 and x - y = 4.\n\nAdding the two equations gives 2x = 24, "
+                   "so x = 12.\n\nHmm, let me also find y to be safe: y = 20 - 12 = 8, and 12 - 8 = 4, which matches.\n\n"
+                   "Alternatively, the larger number is the average plus half the difference: 20/2 + 4/2 = 10 + 2 = 12. Same answer.\n\n"
+                   "So the larger number is 12.",
          teacher_structure=Structure([
-             Step("The allergy rules out two pets for Ben at once, so settle Ben first.",
-                  "Which pet does Ben own?", "the fish"),
-             Step("Two pets remain for Ana and Cleo; check the clue about Ana against the cat.",
-                  "Can Ana own the cat?", "No"),
-             Step("Only one pet is left for Ana, which answers the question.",
-                  "Which pet does Ana own?", "the dog")], final_answer="Ana")),
+             Step("To use both facts at once, the reasoner names the numbers and writes the conditions as equations.",
+                  "What equations do the sum and the difference give?", "x + y = 20 and x - y = 4"),
+             Step("Adding the equations eliminates y, so the reasoner solves for the larger number directly.", "What is x if 2x = 24?", "12"),
+             Step("As a check, the reasoner finds the other number and tests the difference.", "Does y = 20 - 12 = 8 give a difference of 4?", "yes"),
+             Step("Trying another approach, the reasoner takes the average plus half the difference.", "What is 20/2 + 4/2?", "12")],
+             final_answer="12")),
 ]
 
 def build_messages(problem: str,  # the problem the reasoning solves

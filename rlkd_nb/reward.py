@@ -15,7 +15,7 @@ from typing import Iterable
 from fastcore.basics import patch
 from .core import Step, Structure, SchemaError, as_structure, last_boxed
 from .judges import get_judge, judge_names, answers_equal, DEFAULT_JUDGE, _mv_parse, _mv_timeout, _WORD
-from .gsrm import get_gsrm, reasoning_of
+from .gsrm import get_gsrm, reasoning_of, register_structure_reward
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so every GSRM name works here
 
 # %% auto #0
@@ -173,6 +173,8 @@ def structure_reward(teacher,                 # teacher structure (Structure, JS
                     ) -> RewardResult:
     "The RLKD structure reward of one student structure against the teacher's."
     return structure_reward_batch([(teacher, student)], judge, mode, strategy, passes)[0]
+
+register_structure_reward(structure_reward_batch)   # so rlkd_nb.gsrm's evaluation can report the reward against references
 
 # %% ../nbs/06_reward.ipynb #3210a338
 _RESULT_RENDERER = None
