@@ -14,9 +14,10 @@ from .data import think_text, strip_calculator, load_builtin, upgrade_record
 from .judges import answers_equal, get_judge, token_f1
 
 # %% auto #0
-__all__ = ['MAX_FIELD', 'MAX_LINE', 'MIN_STEP', 'GSRM', 'reasoning_of', 'problem_question', 'extract_lines', 'clean_answer',
-           'final_result', 'extract_trace', 'HeuristicGSRM', 'register_gsrm', 'gsrm_names', 'get_gsrm', 'extract',
-           'register_structure_reward', 'reference_metrics', 'evaluate_gsrm', 'compare_gsrms', 'run_extract', 'add_cli']
+__all__ = ['MAX_FIELD', 'MAX_LINE', 'MIN_CAP', 'MIN_STEP', 'GSRM', 'reasoning_of', 'problem_question', 'extract_lines',
+           'clean_answer', 'final_result', 'extract_trace', 'HeuristicGSRM', 'register_gsrm', 'gsrm_names', 'get_gsrm',
+           'extract', 'register_structure_reward', 'reference_metrics', 'evaluate_gsrm', 'compare_gsrms', 'run_extract',
+           'add_cli']
 
 # %% ../nbs/04_gsrm.ipynb #2c3a3473
 class GSRM:
@@ -66,7 +67,7 @@ def _q(s: str, n: int = 220) -> str:
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 def _low1(s: str) -> str: return s[:1].lower() + s[1:] if len(s) < 2 or not s[1:2].isupper() else s
 
-# %% ../nbs/04_gsrm.ipynb #b38ffe93
+# %% ../nbs/04_gsrm.ipynb #713e6f93
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 def _lower(s: str) -> str:
@@ -74,20 +75,26 @@ def _lower(s: str) -> str:
     l = s.lower()
     return l if len(l) == len(s) else s.translate(_ASCII_LOWER)
 
-_TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;!]")
+_TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;! ]")
+_TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥"}
+_TEX_SYM_RE = re.compile(r"\\(?:cdot|times|ldots|cdots|dots|approx|le|ge)(?![a-z])")
+_FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
 
 def _detex(s: str) -> str:
-    "Without inline-math delimiters and spacing commands: '\\( 1.005^2 \\)' -> '1.005^2'."
-    return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip() if ("\\" in s or "$" in s) else s
+    "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
+    if "\\" not in s and "$" not in s: return s
+    s = _FRAC_RE.sub(lambda m: "/".join(x if re.fullmatch(r"[\w.!^]+", x) else f"({x})" for x in m.groups()), s)
+    s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
+    return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
-# %% ../nbs/04_gsrm.ipynb #645851d3
+# %% ../nbs/04_gsrm.ipynb #4a91d098
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
 _VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:no|none|zero)\b|\\sqrt\{{[^{{}}]{{1,20}}\}}|[a-z]\s?=\s?{_NUMV})"
 _RESULT_RE = re.compile(
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
     r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
     r"[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)*[ \t]*"
-    rf"(?P<v>{_VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\])")
+    rf"(?P<v>{_VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\]|\()")
 _NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
 _PLAIN_NUM_RE = re.compile(r"-?[\d,]+(?:\.\d+)?")
 
@@ -102,7 +109,7 @@ def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int,
     "(start, end, value) of each result stated in `low[s:e]` (lower-cased text)."
     return [(m.start("v"), m.end("v"), _norm_value(m.group("v"))) for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
 
-# %% ../nbs/04_gsrm.ipynb #7c1621c1
+# %% ../nbs/04_gsrm.ipynb #46313307
 def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     "Bounds of the sentence of text[s:e] around `pos`, looking at most 300 characters either way."
     a, b = max(s, pos - 300), min(e, pos + 300)
@@ -121,23 +128,23 @@ def _sentences(text: str, s: int, e: int, k: int = 12):
         yield max(st, pos), en
         pos = en + 1
 
-# %% ../nbs/04_gsrm.ipynb #3c8ec988
+# %% ../nbs/04_gsrm.ipynb #3e45900b
 _GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
                            r"evaluate|solve for|work out|verify|make sure|re(?:compute|calculate))\b\s*(?P<obj>.{2,220})")
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
                           r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
                           r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
-_OBJ_CUT_RE = re.compile(r"(?:,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
+_OBJ_CUT_RE = re.compile(r"(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
                          r"and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
 _OBJ_TAIL_RE = re.compile(r"\s+(?:first|again|now|here|too|also|then)$", re.I)
 _WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who)\b", re.I)
 _FINITE_RE = re.compile(r"\b(?:is|are|was|were|did|does|has|have|had|can|could|will|would|equals?|gives?|holds?|works?|makes?|matches?)\b|n't\b|[=<>≈]", re.I)
 _VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|my answer|the answer|the result|the calculation|the math|"
-                       r"once more|this out|it out|out)?\s*(?:again|once more|quickly|step by step)?$", re.I)
+                       r"once more|this out|it out|out)?\s*(?:again|once more|quickly|step by step)?$|^(?:each|every|these|those|them|is|are|was|were|to)\b", re.I)
 _PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[^su\W]s|ies)(?: and [a-z]+(?:[^su\W]s|ies))?)"
                             r"(?P<rest>(?: (?!of\b)[\w'’\-]+){0,6})$", re.I)
 
-# %% ../nbs/04_gsrm.ipynb #6367e19c
+# %% ../nbs/04_gsrm.ipynb #1592284f
 def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
@@ -158,7 +165,7 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
     return f"What is {obj}?"
 
-# %% ../nbs/04_gsrm.ipynb #f46d8f17
+# %% ../nbs/04_gsrm.ipynb #20d87e06
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
@@ -191,9 +198,9 @@ def _plan_clause(sent: str) -> str | None:
     elif aux: out = f"{_AUX3.get(aux, aux)} {rest}"
     elif m.group("v"): out = f"{_third(m.group('v'))} {rest}"
     else: out = f"sets out to {rest}"
-    return _PRON_RE.sub(lambda x: _PRON[x.group(0).lower()], out).strip(" ,")
+    return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
 
-# %% ../nbs/04_gsrm.ipynb #8531907e
+# %% ../nbs/04_gsrm.ipynb #7f3722e6
 _EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
 _EXPR_CHARS = frozenset("0123456789 $.,()+-*/x×÷%^")
 _DIGIT_RE = re.compile(r"\d")
@@ -258,7 +265,7 @@ def _unit_split(suffix: str) -> tuple[str, str]:
     while unit and unit[-1].lower() == "of": unit.pop()
     return " ".join(unit), " ".join(words[len(unit):]).lstrip(", ")
 
-# %% ../nbs/04_gsrm.ipynb #08919660
+# %% ../nbs/04_gsrm.ipynb #f5a35939
 _LET_RE = re.compile(r"^(?:let(?:'s let)?|suppose)\s+(?P<x>\w{1,3})\s+(?:be|represent|stand for|denote)\s+(?P<what>.{3,150}?)\.?$", re.I)
 
 def _line_question(clean: str) -> tuple[str, str, str]:
@@ -297,7 +304,7 @@ def _line_question(clean: str) -> tuple[str, str, str]:
         if base and not adv: return _q(f"{how} {base[0]} {subj_q} {base[1]}{vr}{tail}?", 200), ans, ""
     return _q(_cap(f"{pre} {how.lower()}{tail}?" if pre else f"{how}{tail}?"), 200), ans, ""
 
-# %% ../nbs/04_gsrm.ipynb #5b6a4f66
+# %% ../nbs/04_gsrm.ipynb #58a464da
 _PAST_OF = {b: p for p, b in _PAST.items()}
 
 def _embed(q: str) -> str:
@@ -334,7 +341,7 @@ def _solution_lines(reasoning: str):
         pos, line = m.start(), m.group(0)
         head = line[:MAX_LINE]
         fm = _GSM_FINAL_RE.match(head) or _ANSWER_LINE_RE.match(head)   # '#### 18' or a closing 'The answer is 18.'
-        if fm: final = fm.group(1).replace(",", "").strip(); continue
+        if fm: final = fm.group(1)[:200].replace(",", "").strip(); continue
         if not line.strip(): continue
         if not _DIGIT_RE.search(head) and _DECISION_RE.search(head): plans.append(pos); continue
         body.append((pos, line, plans)); plans = []
@@ -344,9 +351,13 @@ def _solution_lines(reasoning: str):
 def extract_lines(reasoning: str,  # a solution with one calculation per line
                   problem: str = "",  # the problem (its question becomes the last step's)
                   offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
+                  max_steps: int = 40,  # most steps (more lines than this are grouped)
                  ) -> Structure:
     "Steps of a line-per-step solution: one per calculation line; a line that only decides the plan is part of the next step."
     final, body = _solution_lines(reasoning)
+    if len(body) > max_steps:     # a degenerate solution: runs of lines become one step each (its last line speaks for it)
+        k = -(-len(body) // max_steps)
+        body = [(body[i + min(k, len(body) - i) - 1][0], body[i + min(k, len(body) - i) - 1][1], body[i][2] or [body[i][0]]) for i in range(0, len(body), k)]
     steps, n, pq = [], len(body), problem_question(problem)
     for i, (pos, line, plan_pos) in enumerate(body):
         seg = line if len(line) <= MAX_LINE else line[-MAX_LINE:]
@@ -361,7 +372,7 @@ def extract_lines(reasoning: str,  # a solution with one calculation per line
         if i == n - 1 and n > 1 and pq and (not final or last_number(ans) == last_number(final)): q = pq
         start = plan_pos[0] if plan_pos else pos + len(line) - len(line.lstrip())
         steps.append(Step(_squash(meta), _q(q), _squash(ans, 120), span=(offset + start, offset + pos + len(line.rstrip()))))
-    return Structure(steps, final, [] if steps else ["no solution lines found"])
+    return Structure(steps, _squash(final, 120), [] if steps else ["no solution lines found"])
 
 # %% ../nbs/04_gsrm.ipynb #74ff9898
 _LEAD_MARK_RE = re.compile(r"[ \t]*(?:(?:\*\*|#{1,6} |[-*•] |\d{1,2}[.)] |\(\d{1,2}\) )[ \t]*){0,3}")
@@ -394,9 +405,10 @@ def _cue(low: str, s: int = 0) -> str | None:
     c = _CUE_RE.match(low, m.end() if m else s)
     return c.lastgroup if c else ("head" if _HEAD_RE.match(low, s) else None)
 
-# %% ../nbs/04_gsrm.ipynb #43f0a134
+# %% ../nbs/04_gsrm.ipynb #832a1350
 _BOUNDARY = frozenset({"check", "alt", "plan", "head", "doubt"})
-MIN_STEP = 300   # a step with no result yet still ends at a cue line once it is this many characters long
+MIN_CAP = 12     # a trace keeps up to 12 steps however short it is (the top of the references' range for 2-4k traces) (more for long traces, up to max_steps)
+MIN_STEP = 600   # a step with no result yet still ends at a cue line (not a doubt) once it is this many characters long
 
 class _Line:
     "One non-empty line of a trace: where it is, how it opens, the result values it states, and those new to the trace."
@@ -418,7 +430,7 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
         out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #5424e2f4
+# %% ../nbs/04_gsrm.ipynb #8140e13d
 class _Group:
     "A step being built: its lines, its kind (the cue of its first line) and the new values it reached."
     __slots__ = ("lines", "kind", "new")
@@ -435,17 +447,20 @@ def _group(lines: list[_Line]) -> list[_Group]:
         g = groups[-1] if groups else None
         if g is None: groups.append(_Group(ln)); continue
         if ln.cue == "sub": g.add(ln); continue
-        opens = ln.cue in _BOUNDARY and (g.new or ln.s - g.s >= MIN_STEP or g.kind in ("check", "alt"))
+        opens = ln.cue in _BOUNDARY and (g.new or g.kind in ("check", "alt") or (ln.cue != "doubt" and ln.s - g.s >= MIN_STEP))
         if opens or (ln.new and g.new): groups.append(_Group(ln))
         else: g.add(ln)
     return groups
 
-# %% ../nbs/04_gsrm.ipynb #82e8d24e
-_RANK = {"check": 3, "alt": 3, "plan": 2, "head": 2, "doubt": 1}
+# %% ../nbs/04_gsrm.ipynb #3279d8ee
+_RANK = {"plan": 3, "head": 3, "alt": 3, "check": 2, "doubt": 1}
 
 def _merge(groups: list[_Group], cap: int) -> list[_Group]:
-    "At most `cap` steps: the weakest (no cue first, then the shortest) join the step before them."
-    gs = list(groups)
+    "At most `cap` steps: a check right after a check joins it; then the weakest (no cue first, then the shortest) join the step before them."
+    gs = []
+    for g in groups:
+        if gs and g.kind == "check" and gs[-1].kind == "check" and not g.new: gs[-1].absorb(g)
+        else: gs.append(g)
     if len(gs) > 4 * cap:            # one linear pass first: steps without a cue join the one before
         out = [gs[0]]
         for g in gs[1:]:
@@ -462,7 +477,7 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
         gs[i - 1].absorb(gs[i]); del gs[i]
     return gs
 
-# %% ../nbs/04_gsrm.ipynb #902b40b9
+# %% ../nbs/04_gsrm.ipynb #efd21484
 _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now|okay|ok|alright|wait|yes|hmm+|well|also|that means|this means|"
                             r"which means|in total|altogether|overall|finally|first|next)\b[,:]?\s*)+", re.I)
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
@@ -490,7 +505,7 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     m = _PP_RE.match(tail, tail.find(unit[-1]) + len(unit[-1]))
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
-# %% ../nbs/04_gsrm.ipynb #61a7e870
+# %% ../nbs/04_gsrm.ipynb #ddb12589
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -515,7 +530,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
-# %% ../nbs/04_gsrm.ipynb #eb7436b3
+# %% ../nbs/04_gsrm.ipynb #87f89b1d
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
@@ -532,6 +547,7 @@ def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
     if not ex.lstrip().startswith("\\"): ex = re.sub(r"\b[A-Za-z]{2,}\b", " ", ex)      # words around the numbers go
     ex = _WS_RE.sub(" ", re.sub(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)", r"\1", ex))
+    ex = re.split(r"(?<=\d)\s+(?=\d)", ex)[-1]                          # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89' 
     ex = _detex(re.sub(r"^[^\d(\\-]+", "", ex.strip(" ,")).rstrip(" ,="))
     if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
     if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not re.search(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot", ex): return None
@@ -541,7 +557,7 @@ def _is_arith(ex: str | None) -> bool:
     "A plain calculation on numbers ('756 - 336', '9! / (5! * 2!)'), with no variables."
     return bool(ex) and _ARITH_RE.fullmatch(ex) is not None and _HAS_OP_RE.search(ex) is not None
 
-# %% ../nbs/04_gsrm.ipynb #f1bb05f0
+# %% ../nbs/04_gsrm.ipynb #58452bde
 _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
@@ -564,15 +580,27 @@ def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
         best = fn(text[st:en], low[st:en]) or best
     return best
 
-# %% ../nbs/04_gsrm.ipynb #df169324
+# %% ../nbs/04_gsrm.ipynb #1e395ecc
 _DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
 _OPERATOR_RE = re.compile(r"(?<=[\d)\s])([-−+*/×÷x])(?=[\s\d(])")
 _IS_BEFORE_RE = re.compile(r"(?:,?\s*(?:which|that)\s+(?:is|gives|equals)|\bis)\s*$")
 
-def _questions(text: str, low: str, s: int, e: int, main) -> dict:
-    "The questions a step of text[s:e] with main value `main` (start, end, value) could ask, by where they come from, with what each asks for."
+_EACH_RE = re.compile(r"\b(?:each|every) (?:of the )?\w+(?: \w+)?(?=\?|$|,| of\b| in\b)")
+_HEADING_RE = re.compile(r"[ \t]*(?:\d{1,2}[.)]\s*|[-*•]\s*)?\*\*(?P<h>[^*\n:]{2,40}?)(?:\s*\([^)\n]{0,30}\))?:?\*\*|[ \t]*(?:\d{1,2}[.)]|[-*•])\s+(?P<h2>[A-Za-z][\w ]{1,30}?):")
+
+def _desc_of(q: str) -> str:
+    "What a question asks for, as a noun phrase or clause: 'What is the total?' -> 'the total'."
+    return q[8:-1] if q.startswith("What is ") else _low1(q[:-1])
+
+def _heading(text: str, s: int) -> str | None:
+    "The heading a step opens with ('2. **Tens place:**' -> 'tens place'), or None."
+    m = _HEADING_RE.match(text, s)
+    return (m.group("h") or m.group("h2")).strip().lower() if m else None
+
+def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None) -> dict:
+    "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
     out = {}
     if main:
         p, pe, v = main
@@ -582,38 +610,51 @@ def _questions(text: str, low: str, s: int, e: int, main) -> dict:
             if m: k = m.start()
         expr = _expr_before(text, k, s) if k >= 0 else None
         if expr: out["calc"] = (f"What is {expr}?", expr)
-        npq = _np_question(text, p, s, e)
-        if npq: out["np"] = npq
-        u = _unit_after(text[pe:min(e, pe + 100)])
-        if u: out["unit"] = (f"How many {u[0]} are {u[1] or 'there'}?", f"the number of {u[0]}" + (f" {u[1]}" if u[1] else ""))
+        last = text.rfind(v, pe, e) if len(v) > 1 else -1                   # a restatement ('So, 49 eights in the units place.')
+        for a, b in ([(last, last + len(v))] if last > 0 else []) + [(p, pe)]:
+            npq = _np_question(text, a, s, e)
+            if npq and "np" not in out: out["np"] = npq
+            u = _unit_after(text[b:min(e, b + 100)])
+            if u and "unit" not in out:
+                pp = u[1] or (f"in the {head}" if head else "")
+                out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
+    if head:   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
+        sec = _nearest(text, low, max(0, s - 800), s, _goal)
+        m = _EACH_RE.search(sec or "")
+        if m: out["section"] = ((q := sec[:m.start()] + f"the {head}" + sec[m.end():]), _desc_of(q))
+    if not main:   # no numeric result: the last equation in the step, 'lhs = rhs', asks for lhs
+        k = text.rfind("=", max(s, e - 400), e)
+        ex = _expr_before(text, k, s) if k > 0 else None
+        if ex: out["calc"] = (f"What is {ex}?", ex)
     goal = _nearest(text, low, s, main[0] if main else e, _goal)
-    if goal: out["goal"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
+    if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #f444d4ee
+# %% ../nbs/04_gsrm.ipynb #164fb725
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
     res = [r for ln in g.lines for r in _results(low, ln.s, ln.e)]
     new = set(g.new)
     main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
     kind = g.kind if g.kind in ("check", "alt") else "work"
-    qs = _questions(text, low, g.s, g.e, main)
+    head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
+    qs = _questions(text, low, g.s, g.e, main, head)
     calc = qs.get("calc", (None, None))[1]
     if kind == "check":    # a check asks whether what it re-derives holds, and answers yes or no
         ans = "no" if _DENY_RE.search(low, g.s, g.e) else "yes"
-        if "goal" in qs and qs["goal"][0].startswith(("Is ", "Does ")): q, desc = qs["goal"][0], qs["goal"][1].removeprefix("is it true that ")
+        if "check" in qs: q, desc = qs["check"][0], qs["check"][1].removeprefix("is it true that ")
         elif "np" in qs: q, desc = f"Is {qs['np'][1]} {main[2]}?", qs["np"][1]
         elif calc: q, desc = f"Does {calc} equal {main[2]}?", calc
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
-        ans = main[2] if main else _detex(_last_claim(text, g.s, g.e))
-        q, desc = next((qs[k] for k in ("np", "unit", "goal", "calc") if k in qs), ("What does this step establish?", "the next result"))
+        ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
+        q, desc = next((qs[k] for k in ("np", "section", "unit", "goal", "calc") if k in qs), ("What does this step establish?", "the next result"))
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "")
     if plan and _VAGUE_END_RE.search(plan): plan = _VAGUE_END_RE.sub("", plan).strip() + f" {desc}"
-    op = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None)
+    op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
     if ans and ans not in ("yes", "no") and len(ans) < 40: meta = re.sub(rf"(?<![\w.]){re.escape(ans)}(?![\w.'’])", "it", meta)
     return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120)
@@ -652,7 +693,7 @@ def final_result(text: str) -> str | None:
     if m is None: return None
     return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
-# %% ../nbs/04_gsrm.ipynb #6150342d
+# %% ../nbs/04_gsrm.ipynb #d8d3ece7
 def extract_trace(reasoning: str,  # a long reasoning trace
                   problem: str = "",  # the problem: values it states are never a step's new result
                   offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
@@ -662,7 +703,7 @@ def extract_trace(reasoning: str,  # a long reasoning trace
     low = _lower(reasoning)
     lines = _lines(reasoning, low, {_norm_value(x) for x in _NUM_RE.findall((problem or "")[:5000])})
     if not lines: return Structure(warnings=["empty reasoning"])
-    groups = _merge(_group(lines), max(8, min(max_steps, 6 + len(reasoning) // 1000)))
+    groups = _merge(_group(lines), max(MIN_CAP, min(max_steps, 6 + len(reasoning) // 1000)))
     steps = []
     for i, g in enumerate(groups):
         meta, q, a = _trace_step(reasoning, low, g, i, i == len(groups) - 1)
@@ -678,7 +719,7 @@ def extract_trace(reasoning: str,  # a long reasoning trace
 def _is_lines(text: str) -> bool:
     "Whether `text` is a line-per-step solution (annotations, a '####' line, or a few short lines) rather than a long trace."
     if "<<" in text and _CALC_FULL_RE.search(text): return True
-    if re.search(r"^\s*####", text, re.M): return True
+    if re.search(r"^[ \t]*####", text, re.M): return True
     return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text[:40], re.I)
 
 class HeuristicGSRM(GSRM):
@@ -742,7 +783,7 @@ def extract(problem: str, # the problem text
         gsrm = _DEFAULT
     return get_gsrm(gsrm).extract(problem, reasoning)
 
-# %% ../nbs/04_gsrm.ipynb #8027364f
+# %% ../nbs/04_gsrm.ipynb #5279338d
 def _align(sim: list[list[float]], threshold: float) -> int:
     "The most pairs (i, j) with sim[i][j] >= threshold that can be matched with both i and j increasing (a monotone alignment)."
     m = len(sim[0]) if sim else 0
@@ -753,7 +794,7 @@ def _align(sim: list[list[float]], threshold: float) -> int:
         prev = cur
     return prev[m]
 
-# %% ../nbs/04_gsrm.ipynb #d878be08
+# %% ../nbs/04_gsrm.ipynb #d0eab65e
 _STRUCTURE_REWARD: dict = {}
 _JUDGES: dict = {}
 
@@ -784,7 +825,7 @@ def _sim_matrix(refs: list[str], preds: list[str], judge=None) -> list[list[floa
     sc = [s for _, s in get_judge(judge).compare([(a, b, "subproblem") for a in refs for b in preds])]
     return [sc[i * len(preds):(i + 1) * len(preds)] for i in range(len(refs))]
 
-# %% ../nbs/04_gsrm.ipynb #39f7f3af
+# %% ../nbs/04_gsrm.ipynb #850265bb
 def reference_metrics(pred, ref,  # the extracted structure and the reference one (anything `as_structure` reads)
                       judge=None,  # sub-problem similarity: None (embedding), 'lexical' (token F1), a judge name or a Judge
                       threshold: float = 0.65,  # similarity at which a reference sub-problem counts as matched
@@ -864,7 +905,7 @@ def _decode_record(raw: bytes):
     except RecursionError: return None, "nested too deeply"
     return upgrade_record(rec), None
 
-# %% ../nbs/04_gsrm.ipynb #6830a73a
+# %% ../nbs/04_gsrm.ipynb #526a0a05
 def _read_input(path: Path, fp: str, ft: str | None, errors: list):
     "Yield (line_no, record, problem, reasoning) for good lines; append (line_no, message) to `errors` for bad ones."
     fields = [ft] if ft else ["trace", "teacher_trace"]
@@ -898,7 +939,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try: return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
     except OSError: return False
 
-# %% ../nbs/04_gsrm.ipynb #9f50f9c4
+# %% ../nbs/04_gsrm.ipynb #eb6e53fc
 def _extract_batch(gsrm, batch, backend: str, n_ok: int, errors: list, say) -> list:
     "Structures for one batch (None for a record whose extraction failed); a backend that fails on everything raises `_BackendError`."
     try: return gsrm.extract_batch([b[2] for b in batch], [b[3] for b in batch])
@@ -927,7 +968,7 @@ def _sources(args, errors):
     if _same_file(inp, Path(args.output)): return f"the output {args.output} is the input file; choose another output path"
     return _read_input(inp, args.field_problem, args.field_trace, errors), _count_lines(inp), str(inp)
 
-# %% ../nbs/04_gsrm.ipynb #2e5c10fa
+# %% ../nbs/04_gsrm.ipynb #638a4d5d
 def run_extract(args) -> int:
     "Handler of `rlkd extract`: add a `teacher_structure` to each input record; write the output atomically, all or nothing."
     from tqdm.auto import tqdm
