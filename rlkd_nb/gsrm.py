@@ -67,7 +67,7 @@ def _q(s: str, n: int = 220) -> str:
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 def _low1(s: str) -> str: return s[:1].lower() + s[1:] if len(s) < 2 or not s[1:2].isupper() else s
 
-# %% ../nbs/04_gsrm.ipynb #713e6f93
+# %% ../nbs/04_gsrm.ipynb #8e975846
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 def _lower(s: str) -> str:
@@ -87,7 +87,7 @@ def _detex(s: str) -> str:
     s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
     return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
-# %% ../nbs/04_gsrm.ipynb #4a91d098
+# %% ../nbs/04_gsrm.ipynb #5c44ae0c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
 _VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:no|none|zero)\b|\\sqrt\{{[^{{}}]{{1,20}}\}}|[a-z]\s?=\s?{_NUMV})"
 _RESULT_RE = re.compile(
@@ -109,7 +109,7 @@ def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int,
     "(start, end, value) of each result stated in `low[s:e]` (lower-cased text)."
     return [(m.start("v"), m.end("v"), _norm_value(m.group("v"))) for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
 
-# %% ../nbs/04_gsrm.ipynb #46313307
+# %% ../nbs/04_gsrm.ipynb #bab2d898
 def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     "Bounds of the sentence of text[s:e] around `pos`, looking at most 300 characters either way."
     a, b = max(s, pos - 300), min(e, pos + 300)
@@ -128,7 +128,7 @@ def _sentences(text: str, s: int, e: int, k: int = 12):
         yield max(st, pos), en
         pos = en + 1
 
-# %% ../nbs/04_gsrm.ipynb #3e45900b
+# %% ../nbs/04_gsrm.ipynb #26ccf8e2
 _GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
                            r"evaluate|solve for|work out|verify|make sure|re(?:compute|calculate))\b\s*(?P<obj>.{2,220})")
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
@@ -144,7 +144,7 @@ _VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|
 _PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[^su\W]s|ies)(?: and [a-z]+(?:[^su\W]s|ies))?)"
                             r"(?P<rest>(?: (?!of\b)[\w'’\-]+){0,6})$", re.I)
 
-# %% ../nbs/04_gsrm.ipynb #1592284f
+# %% ../nbs/04_gsrm.ipynb #c225a201
 def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
@@ -165,7 +165,7 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
     return f"What is {obj}?"
 
-# %% ../nbs/04_gsrm.ipynb #20d87e06
+# %% ../nbs/04_gsrm.ipynb #d090bec6
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
@@ -200,7 +200,7 @@ def _plan_clause(sent: str) -> str | None:
     else: out = f"sets out to {rest}"
     return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
 
-# %% ../nbs/04_gsrm.ipynb #7f3722e6
+# %% ../nbs/04_gsrm.ipynb #45c82322
 _EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
 _EXPR_CHARS = frozenset("0123456789 $.,()+-*/x×÷%^")
 _DIGIT_RE = re.compile(r"\d")
@@ -265,7 +265,7 @@ def _unit_split(suffix: str) -> tuple[str, str]:
     while unit and unit[-1].lower() == "of": unit.pop()
     return " ".join(unit), " ".join(words[len(unit):]).lstrip(", ")
 
-# %% ../nbs/04_gsrm.ipynb #f5a35939
+# %% ../nbs/04_gsrm.ipynb #f3326ea0
 _LET_RE = re.compile(r"^(?:let(?:'s let)?|suppose)\s+(?P<x>\w{1,3})\s+(?:be|represent|stand for|denote)\s+(?P<what>.{3,150}?)\.?$", re.I)
 
 def _line_question(clean: str) -> tuple[str, str, str]:
@@ -304,7 +304,7 @@ def _line_question(clean: str) -> tuple[str, str, str]:
         if base and not adv: return _q(f"{how} {base[0]} {subj_q} {base[1]}{vr}{tail}?", 200), ans, ""
     return _q(_cap(f"{pre} {how.lower()}{tail}?" if pre else f"{how}{tail}?"), 200), ans, ""
 
-# %% ../nbs/04_gsrm.ipynb #58a464da
+# %% ../nbs/04_gsrm.ipynb #b526c92d
 _PAST_OF = {b: p for p, b in _PAST.items()}
 
 def _embed(q: str) -> str:
@@ -405,7 +405,7 @@ def _cue(low: str, s: int = 0) -> str | None:
     c = _CUE_RE.match(low, m.end() if m else s)
     return c.lastgroup if c else ("head" if _HEAD_RE.match(low, s) else None)
 
-# %% ../nbs/04_gsrm.ipynb #832a1350
+# %% ../nbs/04_gsrm.ipynb #9a70e55d
 _BOUNDARY = frozenset({"check", "alt", "plan", "head", "doubt"})
 MIN_CAP = 12     # a trace keeps up to 12 steps however short it is (the top of the references' range for 2-4k traces) (more for long traces, up to max_steps)
 MIN_STEP = 600   # a step with no result yet still ends at a cue line (not a doubt) once it is this many characters long
@@ -430,7 +430,7 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
         out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #8140e13d
+# %% ../nbs/04_gsrm.ipynb #8c98fc46
 class _Group:
     "A step being built: its lines, its kind (the cue of its first line) and the new values it reached."
     __slots__ = ("lines", "kind", "new")
@@ -452,7 +452,7 @@ def _group(lines: list[_Line]) -> list[_Group]:
         else: g.add(ln)
     return groups
 
-# %% ../nbs/04_gsrm.ipynb #3279d8ee
+# %% ../nbs/04_gsrm.ipynb #1ba33ec1
 _RANK = {"plan": 3, "head": 3, "alt": 3, "check": 2, "doubt": 1}
 
 def _merge(groups: list[_Group], cap: int) -> list[_Group]:
@@ -477,7 +477,7 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
         gs[i - 1].absorb(gs[i]); del gs[i]
     return gs
 
-# %% ../nbs/04_gsrm.ipynb #efd21484
+# %% ../nbs/04_gsrm.ipynb #9a5673aa
 _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now|okay|ok|alright|wait|yes|hmm+|well|also|that means|this means|"
                             r"which means|in total|altogether|overall|finally|first|next)\b[,:]?\s*)+", re.I)
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
@@ -505,7 +505,7 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     m = _PP_RE.match(tail, tail.find(unit[-1]) + len(unit[-1]))
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
-# %% ../nbs/04_gsrm.ipynb #ddb12589
+# %% ../nbs/04_gsrm.ipynb #f2148134
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -530,7 +530,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
-# %% ../nbs/04_gsrm.ipynb #87f89b1d
+# %% ../nbs/04_gsrm.ipynb #133a608f
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
@@ -557,7 +557,7 @@ def _is_arith(ex: str | None) -> bool:
     "A plain calculation on numbers ('756 - 336', '9! / (5! * 2!)'), with no variables."
     return bool(ex) and _ARITH_RE.fullmatch(ex) is not None and _HAS_OP_RE.search(ex) is not None
 
-# %% ../nbs/04_gsrm.ipynb #58452bde
+# %% ../nbs/04_gsrm.ipynb #d947c88c
 _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
@@ -572,6 +572,17 @@ def _plan(sent: str, low: str) -> str | None:
     c = _plan_clause(sent)
     return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
 
+_BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
+                         r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
+
+def _vp_question(sent: str, low: str) -> str | None:
+    "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
+    m = _BASE_VP_RE.search(sent[:400])
+    if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
+    rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
+    if len(rest) < 3 or _VAGUE_RE.match(rest) or _FILLER_PLAN_RE.search(rest): return None
+    return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
+
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
     "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`)."
     best = None
@@ -580,7 +591,7 @@ def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
         best = fn(text[st:en], low[st:en]) or best
     return best
 
-# %% ../nbs/04_gsrm.ipynb #1e395ecc
+# %% ../nbs/04_gsrm.ipynb #9f9613ee
 _DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
@@ -626,11 +637,13 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
+    vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "")
+    if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     goal = _nearest(text, low, s, main[0] if main else e, _goal)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #164fb725
+# %% ../nbs/04_gsrm.ipynb #88118a62
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
     res = [r for ln in g.lines for r in _results(low, ln.s, ln.e)]
@@ -644,11 +657,12 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         ans = "no" if _DENY_RE.search(low, g.s, g.e) else "yes"
         if "check" in qs: q, desc = qs["check"][0], qs["check"][1].removeprefix("is it true that ")
         elif "np" in qs: q, desc = f"Is {qs['np'][1]} {main[2]}?", qs["np"][1]
-        elif calc: q, desc = f"Does {calc} equal {main[2]}?", calc
+        elif calc and main: q, desc = f"Does {calc} equal {main[2]}?", calc
+        elif calc: q, desc = f"Is {calc} right?", calc
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
         ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
-        q, desc = next((qs[k] for k in ("np", "section", "unit", "goal", "calc") if k in qs), ("What does this step establish?", "the next result"))
+        q, desc = next((qs[k] for k in ("np", "section", "unit", "goal", "calc", "plan") if k in qs), ("What does this step establish?", "the next result"))
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
@@ -693,7 +707,7 @@ def final_result(text: str) -> str | None:
     if m is None: return None
     return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
-# %% ../nbs/04_gsrm.ipynb #d8d3ece7
+# %% ../nbs/04_gsrm.ipynb #45e9ba32
 def extract_trace(reasoning: str,  # a long reasoning trace
                   problem: str = "",  # the problem: values it states are never a step's new result
                   offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
@@ -783,7 +797,7 @@ def extract(problem: str, # the problem text
         gsrm = _DEFAULT
     return get_gsrm(gsrm).extract(problem, reasoning)
 
-# %% ../nbs/04_gsrm.ipynb #5279338d
+# %% ../nbs/04_gsrm.ipynb #f79ae7d5
 def _align(sim: list[list[float]], threshold: float) -> int:
     "The most pairs (i, j) with sim[i][j] >= threshold that can be matched with both i and j increasing (a monotone alignment)."
     m = len(sim[0]) if sim else 0
@@ -794,7 +808,7 @@ def _align(sim: list[list[float]], threshold: float) -> int:
         prev = cur
     return prev[m]
 
-# %% ../nbs/04_gsrm.ipynb #d0eab65e
+# %% ../nbs/04_gsrm.ipynb #d087bc68
 _STRUCTURE_REWARD: dict = {}
 _JUDGES: dict = {}
 
@@ -825,7 +839,7 @@ def _sim_matrix(refs: list[str], preds: list[str], judge=None) -> list[list[floa
     sc = [s for _, s in get_judge(judge).compare([(a, b, "subproblem") for a in refs for b in preds])]
     return [sc[i * len(preds):(i + 1) * len(preds)] for i in range(len(refs))]
 
-# %% ../nbs/04_gsrm.ipynb #850265bb
+# %% ../nbs/04_gsrm.ipynb #0e2a2f45
 def reference_metrics(pred, ref,  # the extracted structure and the reference one (anything `as_structure` reads)
                       judge=None,  # sub-problem similarity: None (embedding), 'lexical' (token F1), a judge name or a Judge
                       threshold: float = 0.65,  # similarity at which a reference sub-problem counts as matched
@@ -905,7 +919,7 @@ def _decode_record(raw: bytes):
     except RecursionError: return None, "nested too deeply"
     return upgrade_record(rec), None
 
-# %% ../nbs/04_gsrm.ipynb #526a0a05
+# %% ../nbs/04_gsrm.ipynb #f8d97b71
 def _read_input(path: Path, fp: str, ft: str | None, errors: list):
     "Yield (line_no, record, problem, reasoning) for good lines; append (line_no, message) to `errors` for bad ones."
     fields = [ft] if ft else ["trace", "teacher_trace"]
@@ -939,7 +953,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try: return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
     except OSError: return False
 
-# %% ../nbs/04_gsrm.ipynb #eb6e53fc
+# %% ../nbs/04_gsrm.ipynb #699e78d3
 def _extract_batch(gsrm, batch, backend: str, n_ok: int, errors: list, say) -> list:
     "Structures for one batch (None for a record whose extraction failed); a backend that fails on everything raises `_BackendError`."
     try: return gsrm.extract_batch([b[2] for b in batch], [b[3] for b in batch])
@@ -968,7 +982,7 @@ def _sources(args, errors):
     if _same_file(inp, Path(args.output)): return f"the output {args.output} is the input file; choose another output path"
     return _read_input(inp, args.field_problem, args.field_trace, errors), _count_lines(inp), str(inp)
 
-# %% ../nbs/04_gsrm.ipynb #638a4d5d
+# %% ../nbs/04_gsrm.ipynb #631b658c
 def run_extract(args) -> int:
     "Handler of `rlkd extract`: add a `teacher_structure` to each input record; write the output atomically, all or nothing."
     from tqdm.auto import tqdm
