@@ -67,7 +67,7 @@ def _q(s: str, n: int = 220) -> str:
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 def _low1(s: str) -> str: return s[:1].lower() + s[1:] if len(s) < 2 or not s[1:2].isupper() else s
 
-# %% ../nbs/04_gsrm.ipynb #8e975846
+# %% ../nbs/04_gsrm.ipynb #5677f823
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 def _lower(s: str) -> str:
@@ -87,7 +87,7 @@ def _detex(s: str) -> str:
     s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
     return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
-# %% ../nbs/04_gsrm.ipynb #5c44ae0c
+# %% ../nbs/04_gsrm.ipynb #43145194
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
 _VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:no|none|zero)\b|\\sqrt\{{[^{{}}]{{1,20}}\}}|[a-z]\s?=\s?{_NUMV})"
 _RESULT_RE = re.compile(
@@ -105,11 +105,12 @@ def _norm_value(v: str) -> str:
     if _PLAIN_NUM_RE.fullmatch(v): return v.replace(",", "")
     return re.sub(r"\s*/\s*", "/", v) if len(v) < 40 else v
 
-def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int, str]]:
-    "(start, end, value) of each result stated in `low[s:e]` (lower-cased text)."
-    return [(m.start("v"), m.end("v"), _norm_value(m.group("v"))) for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
+def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int, str, bool]]:
+    "(start, end, value, stated by a calculation: after '=' or '≈') of each result stated in `low[s:e]` (lower-cased text)."
+    return [(m.start("v"), m.end("v"), _norm_value(m.group("v")), low[m.start()] in "=≈\\")
+            for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
 
-# %% ../nbs/04_gsrm.ipynb #bab2d898
+# %% ../nbs/04_gsrm.ipynb #76ab7961
 def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     "Bounds of the sentence of text[s:e] around `pos`, looking at most 300 characters either way."
     a, b = max(s, pos - 300), min(e, pos + 300)
@@ -128,7 +129,7 @@ def _sentences(text: str, s: int, e: int, k: int = 12):
         yield max(st, pos), en
         pos = en + 1
 
-# %% ../nbs/04_gsrm.ipynb #26ccf8e2
+# %% ../nbs/04_gsrm.ipynb #f8608f42
 _GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
                            r"evaluate|solve for|work out|verify|make sure|re(?:compute|calculate))\b\s*(?P<obj>.{2,220})")
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
@@ -144,7 +145,7 @@ _VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|
 _PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[^su\W]s|ies)(?: and [a-z]+(?:[^su\W]s|ies))?)"
                             r"(?P<rest>(?: (?!of\b)[\w'’\-]+){0,6})$", re.I)
 
-# %% ../nbs/04_gsrm.ipynb #c225a201
+# %% ../nbs/04_gsrm.ipynb #a8aad765
 def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
@@ -165,7 +166,7 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
     return f"What is {obj}?"
 
-# %% ../nbs/04_gsrm.ipynb #d090bec6
+# %% ../nbs/04_gsrm.ipynb #d9b45a1b
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
@@ -200,7 +201,7 @@ def _plan_clause(sent: str) -> str | None:
     else: out = f"sets out to {rest}"
     return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
 
-# %% ../nbs/04_gsrm.ipynb #45c82322
+# %% ../nbs/04_gsrm.ipynb #f16ed933
 _EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
 _EXPR_CHARS = frozenset("0123456789 $.,()+-*/x×÷%^")
 _DIGIT_RE = re.compile(r"\d")
@@ -265,7 +266,7 @@ def _unit_split(suffix: str) -> tuple[str, str]:
     while unit and unit[-1].lower() == "of": unit.pop()
     return " ".join(unit), " ".join(words[len(unit):]).lstrip(", ")
 
-# %% ../nbs/04_gsrm.ipynb #f3326ea0
+# %% ../nbs/04_gsrm.ipynb #6a8fd042
 _LET_RE = re.compile(r"^(?:let(?:'s let)?|suppose)\s+(?P<x>\w{1,3})\s+(?:be|represent|stand for|denote)\s+(?P<what>.{3,150}?)\.?$", re.I)
 
 def _line_question(clean: str) -> tuple[str, str, str]:
@@ -304,7 +305,7 @@ def _line_question(clean: str) -> tuple[str, str, str]:
         if base and not adv: return _q(f"{how} {base[0]} {subj_q} {base[1]}{vr}{tail}?", 200), ans, ""
     return _q(_cap(f"{pre} {how.lower()}{tail}?" if pre else f"{how}{tail}?"), 200), ans, ""
 
-# %% ../nbs/04_gsrm.ipynb #b526c92d
+# %% ../nbs/04_gsrm.ipynb #d47a1ea1
 _PAST_OF = {b: p for p, b in _PAST.items()}
 
 def _embed(q: str) -> str:
@@ -405,13 +406,13 @@ def _cue(low: str, s: int = 0) -> str | None:
     c = _CUE_RE.match(low, m.end() if m else s)
     return c.lastgroup if c else ("head" if _HEAD_RE.match(low, s) else None)
 
-# %% ../nbs/04_gsrm.ipynb #9a70e55d
+# %% ../nbs/04_gsrm.ipynb #6d22110a
 _BOUNDARY = frozenset({"check", "alt", "plan", "head", "doubt"})
 MIN_CAP = 12     # a trace keeps up to 12 steps however short it is (the top of the references' range for 2-4k traces) (more for long traces, up to max_steps)
 MIN_STEP = 600   # a step with no result yet still ends at a cue line (not a doubt) once it is this many characters long
 
 class _Line:
-    "One non-empty line of a trace: where it is, how it opens, the result values it states, and those new to the trace."
+    "One non-empty line of a trace: where it is, how it opens, the result values it states (not the problem's), and those new to the trace."
     __slots__ = ("s", "e", "cue", "vals", "new")
     def __init__(self, s, e, cue, vals, new): self.s, self.e, self.cue, self.vals, self.new = s, e, cue, vals, new
     def __repr__(self): return f"_Line({self.s}, {self.e}, {self.cue!r}, new={self.new})"
@@ -424,21 +425,21 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
         while s < e and text[s] in " \t": s += 1
         while e > s and text[e - 1] in " \t\r": e -= 1
         if s >= e: continue
-        vals = [v for *_, v in _results(low, s, e)]
+        vals = [v for *_, v, eq in _results(low, s, e) if eq or v not in given]     # restating a value of the problem is no result
         new = [v for v in vals if v not in seen]
         seen.update(vals)
         out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #8c98fc46
+# %% ../nbs/04_gsrm.ipynb #87becd21
 class _Group:
     "A step being built: its lines, its kind (the cue of its first line) and the new values it reached."
-    __slots__ = ("lines", "kind", "new")
-    def __init__(self, ln): self.lines, self.kind, self.new = [ln], ln.cue, list(ln.new)
+    __slots__ = ("lines", "kind", "new", "has_result")
+    def __init__(self, ln): self.lines, self.kind, self.new, self.has_result = [ln], ln.cue, list(ln.new), bool(ln.vals)
     s = property(lambda self: self.lines[0].s)
     e = property(lambda self: self.lines[-1].e)
-    def add(self, ln): self.lines.append(ln); self.new += ln.new
-    def absorb(self, g): self.lines += g.lines; self.new += g.new
+    def add(self, ln): self.lines.append(ln); self.new += ln.new; self.has_result |= bool(ln.vals)
+    def absorb(self, g): self.lines += g.lines; self.new += g.new; self.has_result |= g.has_result
 
 def _group(lines: list[_Line]) -> list[_Group]:
     "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
@@ -447,12 +448,12 @@ def _group(lines: list[_Line]) -> list[_Group]:
         g = groups[-1] if groups else None
         if g is None: groups.append(_Group(ln)); continue
         if ln.cue == "sub": g.add(ln); continue
-        opens = ln.cue in _BOUNDARY and (g.new or g.kind in ("check", "alt") or (ln.cue != "doubt" and ln.s - g.s >= MIN_STEP))
+        opens = ln.cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (ln.cue != "doubt" and ln.s - g.s >= MIN_STEP))
         if opens or (ln.new and g.new): groups.append(_Group(ln))
         else: g.add(ln)
     return groups
 
-# %% ../nbs/04_gsrm.ipynb #1ba33ec1
+# %% ../nbs/04_gsrm.ipynb #2def6b10
 _RANK = {"plan": 3, "head": 3, "alt": 3, "check": 2, "doubt": 1}
 
 def _merge(groups: list[_Group], cap: int) -> list[_Group]:
@@ -472,19 +473,22 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
             for i in range(0, len(gs), k):
                 for g in gs[i + 1:i + k]: gs[i].absorb(g)
             gs = gs[::k]
+    last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
     while len(gs) > cap:
-        i = min(range(1, len(gs)), key=lambda j: (_RANK.get(gs[j].kind, 0), gs[j].e - gs[j].s))
+        i = min(range(1, len(gs)), key=lambda j: (_RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s))
+        if i < last_check: last_check -= 1
+        elif i == last_check: last_check = -1
         gs[i - 1].absorb(gs[i]); del gs[i]
     return gs
 
-# %% ../nbs/04_gsrm.ipynb #9a5673aa
+# %% ../nbs/04_gsrm.ipynb #eb20ff4e
 _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now|okay|ok|alright|wait|yes|hmm+|well|also|that means|this means|"
                             r"which means|in total|altogether|overall|finally|first|next)\b[,:]?\s*)+", re.I)
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
                         r"then|now|still|simply)?\s*:?\s*$", re.I)
 _NP_OK_RE = re.compile(r"^(?:the|a|an|this|his|her|its|our|their|my|each|every|total|number|all)\s+\S", re.I)
-_NP_BAD_RE = re.compile(r"^(?:that|this|it|which|these|those|they|there|so|here|what|one)\b|\b(?:is|are|was|were|ends?|goes|go|has|have|had|gives?|"
-                        r"means?|so|because|since|which|that's|it's|i|we|you)\b|[?=]|, ", re.I)
+_NP_BAD_RE = re.compile(r"^(?:it|which|they|there|so|here|what|one)\b|\b(?:is|are|was|were|ends?|goes|go|has|have|had|gives?|"
+                        r"means?|so|because|since|which|that's|it's|i|we|you|this|that|these|those)\b|[?=]|, ", re.I)
 _THERE_RE = re.compile(r"^there\s+(?:is|are|was|were)\s*(?:a total of\s+)?$", re.I)
 _HAS_RE = re.compile(r"^(?:(?:since|because|as|if|when|so|and|but|then|now|while)\s+)?(?P<s>(?:the |a |an )?[\w'’\- ]{1,40}?)\s+"
                      r"(?P<v>has|have|had|contains?|gets?|got|takes?|took|needs?)\s*$", re.I)
@@ -505,7 +509,7 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     m = _PP_RE.match(tail, tail.find(unit[-1]) + len(unit[-1]))
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
-# %% ../nbs/04_gsrm.ipynb #f2148134
+# %% ../nbs/04_gsrm.ipynb #71882910
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -530,7 +534,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
-# %% ../nbs/04_gsrm.ipynb #133a608f
+# %% ../nbs/04_gsrm.ipynb #0749083c
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
@@ -557,7 +561,7 @@ def _is_arith(ex: str | None) -> bool:
     "A plain calculation on numbers ('756 - 336', '9! / (5! * 2!)'), with no variables."
     return bool(ex) and _ARITH_RE.fullmatch(ex) is not None and _HAS_OP_RE.search(ex) is not None
 
-# %% ../nbs/04_gsrm.ipynb #d947c88c
+# %% ../nbs/04_gsrm.ipynb #0661290c
 _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
@@ -568,8 +572,9 @@ def _goal(sent: str, low: str) -> str | None:
     return q if q and not _FILLER_PLAN_RE.search(q) else None
 
 def _plan(sent: str, low: str) -> str | None:
-    "The plan clause of a sentence, unless it is filler."
+    "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
     c = _plan_clause(sent)
+    if c and c.startswith(("could ", "might ", "may ")): return None
     return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
 
 _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
@@ -591,7 +596,7 @@ def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
         best = fn(text[st:en], low[st:en]) or best
     return best
 
-# %% ../nbs/04_gsrm.ipynb #9f9613ee
+# %% ../nbs/04_gsrm.ipynb #94613b95
 _DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
@@ -610,11 +615,20 @@ def _heading(text: str, s: int) -> str | None:
     m = _HEADING_RE.match(text, s)
     return (m.group("h") or m.group("h2")).strip().lower() if m else None
 
+_ASKED_RE = re.compile(r"(?:^|(?<=[:.!]\s))(?P<q>(?:how many|how much|what is|what are|which|what's)\b[^.?!\n]{8,160}\?)", re.I)
+_REFERS_RE = re.compile(r"\b(?:this|that|these|those|such|it|they|them|there)\b(?! (?:is|are) \d)", re.I)
+
+def _asked(sent: str, low: str) -> str | None:
+    "A question the reasoner asks itself, if it stands on its own ('First: how many cookies does Tom bake?', not 'How many such numbers are there?')."
+    m = _ASKED_RE.search(sent)
+    if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
+    return _cap(m.group("q"))
+
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
     out = {}
     if main:
-        p, pe, v = main
+        p, pe, v = main[:3]
         k = max(text.rfind("=", max(s, p - 12), p), text.rfind("≈", max(s, p - 12), p))
         if k < 0:
             m = _IS_BEFORE_RE.search(low, max(s, p - 20), p)
@@ -637,13 +651,15 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
+    asked = _nearest(text, low, s, main[0] if main else e, _asked)
+    if asked: out["asked"] = (asked, _desc_of(asked))
     vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "")
     if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     goal = _nearest(text, low, s, main[0] if main else e, _goal)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #88118a62
+# %% ../nbs/04_gsrm.ipynb #68bfbf9e
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
     res = [r for ln in g.lines for r in _results(low, ln.s, ln.e)]
@@ -662,7 +678,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
         ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
-        q, desc = next((qs[k] for k in ("np", "section", "unit", "goal", "calc", "plan") if k in qs), ("What does this step establish?", "the next result"))
+        q, desc = next((qs[k] for k in ("np", "asked", "section", "unit", "goal", "calc", "plan") if k in qs), ("What does this step establish?", "the next result"))
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
@@ -676,12 +692,10 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
 _CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")
 
 def _last_claim(text: str, s: int, e: int) -> str:
-    "What a step without a numeric result ends on: the right side of its last equation, else its last sentence."
+    "What a step without a numeric result ends on: the right side of its last equation, else its last number, else ''."
     m = None
     for m in _CLAIM_RE.finditer(text, max(s, e - 400), e): pass
-    if m: return m.group(1)
-    st, en = _sentence_at(text, e - 1, max(s, e - 400), e)
-    return text[st:en]
+    return m.group(1) if m else (last_number(text[max(s, e - 400):e]) or "")
 
 # %% ../nbs/04_gsrm.ipynb #b76b4c72
 _ANSWER_IS_RE = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|should be|would be|will be|=|:)\s*:?\s*(?P<v>[^\n]{1,120})", re.I)
@@ -707,7 +721,7 @@ def final_result(text: str) -> str | None:
     if m is None: return None
     return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
-# %% ../nbs/04_gsrm.ipynb #45e9ba32
+# %% ../nbs/04_gsrm.ipynb #f0fa2f15
 def extract_trace(reasoning: str,  # a long reasoning trace
                   problem: str = "",  # the problem: values it states are never a step's new result
                   offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
@@ -797,7 +811,7 @@ def extract(problem: str, # the problem text
         gsrm = _DEFAULT
     return get_gsrm(gsrm).extract(problem, reasoning)
 
-# %% ../nbs/04_gsrm.ipynb #f79ae7d5
+# %% ../nbs/04_gsrm.ipynb #8d5dc674
 def _align(sim: list[list[float]], threshold: float) -> int:
     "The most pairs (i, j) with sim[i][j] >= threshold that can be matched with both i and j increasing (a monotone alignment)."
     m = len(sim[0]) if sim else 0
@@ -808,7 +822,7 @@ def _align(sim: list[list[float]], threshold: float) -> int:
         prev = cur
     return prev[m]
 
-# %% ../nbs/04_gsrm.ipynb #d087bc68
+# %% ../nbs/04_gsrm.ipynb #77f68c01
 _STRUCTURE_REWARD: dict = {}
 _JUDGES: dict = {}
 
@@ -839,7 +853,7 @@ def _sim_matrix(refs: list[str], preds: list[str], judge=None) -> list[list[floa
     sc = [s for _, s in get_judge(judge).compare([(a, b, "subproblem") for a in refs for b in preds])]
     return [sc[i * len(preds):(i + 1) * len(preds)] for i in range(len(refs))]
 
-# %% ../nbs/04_gsrm.ipynb #0e2a2f45
+# %% ../nbs/04_gsrm.ipynb #65acc2b7
 def reference_metrics(pred, ref,  # the extracted structure and the reference one (anything `as_structure` reads)
                       judge=None,  # sub-problem similarity: None (embedding), 'lexical' (token F1), a judge name or a Judge
                       threshold: float = 0.65,  # similarity at which a reference sub-problem counts as matched
@@ -919,7 +933,7 @@ def _decode_record(raw: bytes):
     except RecursionError: return None, "nested too deeply"
     return upgrade_record(rec), None
 
-# %% ../nbs/04_gsrm.ipynb #f8d97b71
+# %% ../nbs/04_gsrm.ipynb #fbdc763a
 def _read_input(path: Path, fp: str, ft: str | None, errors: list):
     "Yield (line_no, record, problem, reasoning) for good lines; append (line_no, message) to `errors` for bad ones."
     fields = [ft] if ft else ["trace", "teacher_trace"]
@@ -953,7 +967,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try: return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
     except OSError: return False
 
-# %% ../nbs/04_gsrm.ipynb #699e78d3
+# %% ../nbs/04_gsrm.ipynb #ac1cd212
 def _extract_batch(gsrm, batch, backend: str, n_ok: int, errors: list, say) -> list:
     "Structures for one batch (None for a record whose extraction failed); a backend that fails on everything raises `_BackendError`."
     try: return gsrm.extract_batch([b[2] for b in batch], [b[3] for b in batch])
@@ -982,7 +996,7 @@ def _sources(args, errors):
     if _same_file(inp, Path(args.output)): return f"the output {args.output} is the input file; choose another output path"
     return _read_input(inp, args.field_problem, args.field_trace, errors), _count_lines(inp), str(inp)
 
-# %% ../nbs/04_gsrm.ipynb #631b658c
+# %% ../nbs/04_gsrm.ipynb #2934cb41
 def run_extract(args) -> int:
     "Handler of `rlkd extract`: add a `teacher_structure` to each input record; write the output atomically, all or nothing."
     from tqdm.auto import tqdm
