@@ -67,7 +67,7 @@ def _q(s: str, n: int = 220) -> str:
 def _cap(s: str) -> str: return s[:1].upper() + s[1:]
 def _low1(s: str) -> str: return s[:1].lower() + s[1:] if len(s) < 2 or not s[1:2].isupper() else s
 
-# %% ../nbs/04_gsrm.ipynb #5677f823
+# %% ../nbs/04_gsrm.ipynb #a13d5d88
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 def _lower(s: str) -> str:
@@ -87,7 +87,7 @@ def _detex(s: str) -> str:
     s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
     return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
-# %% ../nbs/04_gsrm.ipynb #43145194
+# %% ../nbs/04_gsrm.ipynb #1fbaeb1c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
 _VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:no|none|zero)\b|\\sqrt\{{[^{{}}]{{1,20}}\}}|[a-z]\s?=\s?{_NUMV})"
 _RESULT_RE = re.compile(
@@ -110,7 +110,7 @@ def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int,
     return [(m.start("v"), m.end("v"), _norm_value(m.group("v")), low[m.start()] in "=≈\\")
             for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
 
-# %% ../nbs/04_gsrm.ipynb #76ab7961
+# %% ../nbs/04_gsrm.ipynb #9349ab21
 def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     "Bounds of the sentence of text[s:e] around `pos`, looking at most 300 characters either way."
     a, b = max(s, pos - 300), min(e, pos + 300)
@@ -129,7 +129,7 @@ def _sentences(text: str, s: int, e: int, k: int = 12):
         yield max(st, pos), en
         pos = en + 1
 
-# %% ../nbs/04_gsrm.ipynb #f8608f42
+# %% ../nbs/04_gsrm.ipynb #b4971061
 _GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
                            r"evaluate|solve for|work out|verify|make sure|re(?:compute|calculate))\b\s*(?P<obj>.{2,220})")
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
@@ -145,7 +145,7 @@ _VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|
 _PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[^su\W]s|ies)(?: and [a-z]+(?:[^su\W]s|ies))?)"
                             r"(?P<rest>(?: (?!of\b)[\w'’\-]+){0,6})$", re.I)
 
-# %% ../nbs/04_gsrm.ipynb #a8aad765
+# %% ../nbs/04_gsrm.ipynb #f5fc6bbb
 def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
@@ -166,7 +166,7 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
     return f"What is {obj}?"
 
-# %% ../nbs/04_gsrm.ipynb #d9b45a1b
+# %% ../nbs/04_gsrm.ipynb #bfb618b3
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
@@ -201,7 +201,7 @@ def _plan_clause(sent: str) -> str | None:
     else: out = f"sets out to {rest}"
     return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
 
-# %% ../nbs/04_gsrm.ipynb #f16ed933
+# %% ../nbs/04_gsrm.ipynb #9a98ef82
 _EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
 _EXPR_CHARS = frozenset("0123456789 $.,()+-*/x×÷%^")
 _DIGIT_RE = re.compile(r"\d")
@@ -266,7 +266,7 @@ def _unit_split(suffix: str) -> tuple[str, str]:
     while unit and unit[-1].lower() == "of": unit.pop()
     return " ".join(unit), " ".join(words[len(unit):]).lstrip(", ")
 
-# %% ../nbs/04_gsrm.ipynb #6a8fd042
+# %% ../nbs/04_gsrm.ipynb #1e7b22d9
 _LET_RE = re.compile(r"^(?:let(?:'s let)?|suppose)\s+(?P<x>\w{1,3})\s+(?:be|represent|stand for|denote)\s+(?P<what>.{3,150}?)\.?$", re.I)
 
 def _line_question(clean: str) -> tuple[str, str, str]:
@@ -305,7 +305,7 @@ def _line_question(clean: str) -> tuple[str, str, str]:
         if base and not adv: return _q(f"{how} {base[0]} {subj_q} {base[1]}{vr}{tail}?", 200), ans, ""
     return _q(_cap(f"{pre} {how.lower()}{tail}?" if pre else f"{how}{tail}?"), 200), ans, ""
 
-# %% ../nbs/04_gsrm.ipynb #d47a1ea1
+# %% ../nbs/04_gsrm.ipynb #26ea441c
 _PAST_OF = {b: p for p, b in _PAST.items()}
 
 def _embed(q: str) -> str:
@@ -406,7 +406,7 @@ def _cue(low: str, s: int = 0) -> str | None:
     c = _CUE_RE.match(low, m.end() if m else s)
     return c.lastgroup if c else ("head" if _HEAD_RE.match(low, s) else None)
 
-# %% ../nbs/04_gsrm.ipynb #6d22110a
+# %% ../nbs/04_gsrm.ipynb #cfa81733
 _BOUNDARY = frozenset({"check", "alt", "plan", "head", "doubt"})
 MIN_CAP = 12     # a trace keeps up to 12 steps however short it is (the top of the references' range for 2-4k traces) (more for long traces, up to max_steps)
 MIN_STEP = 600   # a step with no result yet still ends at a cue line (not a doubt) once it is this many characters long
@@ -431,7 +431,7 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
         out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #87becd21
+# %% ../nbs/04_gsrm.ipynb #da1029f0
 class _Group:
     "A step being built: its lines, its kind (the cue of its first line) and the new values it reached."
     __slots__ = ("lines", "kind", "new", "has_result")
@@ -453,7 +453,7 @@ def _group(lines: list[_Line]) -> list[_Group]:
         else: g.add(ln)
     return groups
 
-# %% ../nbs/04_gsrm.ipynb #2def6b10
+# %% ../nbs/04_gsrm.ipynb #bae1d3ac
 _RANK = {"plan": 3, "head": 3, "alt": 3, "check": 2, "doubt": 1}
 
 def _merge(groups: list[_Group], cap: int) -> list[_Group]:
@@ -481,7 +481,7 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
         gs[i - 1].absorb(gs[i]); del gs[i]
     return gs
 
-# %% ../nbs/04_gsrm.ipynb #eb20ff4e
+# %% ../nbs/04_gsrm.ipynb #c38463d4
 _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now|okay|ok|alright|wait|yes|hmm+|well|also|that means|this means|"
                             r"which means|in total|altogether|overall|finally|first|next)\b[,:]?\s*)+", re.I)
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
@@ -489,6 +489,7 @@ _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will 
 _NP_OK_RE = re.compile(r"^(?:the|a|an|this|his|her|its|our|their|my|each|every|total|number|all)\s+\S", re.I)
 _NP_BAD_RE = re.compile(r"^(?:it|which|they|there|so|here|what|one)\b|\b(?:is|are|was|were|ends?|goes|go|has|have|had|gives?|"
                         r"means?|so|because|since|which|that's|it's|i|we|you|this|that|these|those)\b|[?=]|, ", re.I)
+_NP_VAGUE_RE = re.compile(r"^(?:the|a|an|my|our|this)\s+(?:final\s+)?(?:answer|result|value|number|total)$", re.I)
 _THERE_RE = re.compile(r"^there\s+(?:is|are|was|were)\s*(?:a total of\s+)?$", re.I)
 _HAS_RE = re.compile(r"^(?:(?:since|because|as|if|when|so|and|but|then|now|while)\s+)?(?P<s>(?:the |a |an )?[\w'’\- ]{1,40}?)\s+"
                      r"(?P<v>has|have|had|contains?|gets?|got|takes?|took|needs?)\s*$", re.I)
@@ -509,7 +510,7 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     m = _PP_RE.match(tail, tail.find(unit[-1]) + len(unit[-1]))
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
-# %% ../nbs/04_gsrm.ipynb #71882910
+# %% ../nbs/04_gsrm.ipynb #603f89d4
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -531,10 +532,10 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
         if not m: return None
         np = head[:m.start()].strip(" ,")
     np = _detex(np)
-    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np): return None
+    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np) or _NP_VAGUE_RE.match(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
-# %% ../nbs/04_gsrm.ipynb #0749083c
+# %% ../nbs/04_gsrm.ipynb #0c0f1dca
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
@@ -561,7 +562,7 @@ def _is_arith(ex: str | None) -> bool:
     "A plain calculation on numbers ('756 - 336', '9! / (5! * 2!)'), with no variables."
     return bool(ex) and _ARITH_RE.fullmatch(ex) is not None and _HAS_OP_RE.search(ex) is not None
 
-# %% ../nbs/04_gsrm.ipynb #0661290c
+# %% ../nbs/04_gsrm.ipynb #94786faf
 _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
@@ -596,7 +597,7 @@ def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
         best = fn(text[st:en], low[st:en]) or best
     return best
 
-# %% ../nbs/04_gsrm.ipynb #94613b95
+# %% ../nbs/04_gsrm.ipynb #fc1e72e8
 _DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
@@ -659,7 +660,7 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
     return out
 
-# %% ../nbs/04_gsrm.ipynb #68bfbf9e
+# %% ../nbs/04_gsrm.ipynb #6e149b58
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
     res = [r for ln in g.lines for r in _results(low, ln.s, ln.e)]
@@ -721,7 +722,7 @@ def final_result(text: str) -> str | None:
     if m is None: return None
     return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
-# %% ../nbs/04_gsrm.ipynb #f0fa2f15
+# %% ../nbs/04_gsrm.ipynb #40b0160d
 def extract_trace(reasoning: str,  # a long reasoning trace
                   problem: str = "",  # the problem: values it states are never a step's new result
                   offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
@@ -811,7 +812,7 @@ def extract(problem: str, # the problem text
         gsrm = _DEFAULT
     return get_gsrm(gsrm).extract(problem, reasoning)
 
-# %% ../nbs/04_gsrm.ipynb #8d5dc674
+# %% ../nbs/04_gsrm.ipynb #bb85c8fe
 def _align(sim: list[list[float]], threshold: float) -> int:
     "The most pairs (i, j) with sim[i][j] >= threshold that can be matched with both i and j increasing (a monotone alignment)."
     m = len(sim[0]) if sim else 0
@@ -822,7 +823,7 @@ def _align(sim: list[list[float]], threshold: float) -> int:
         prev = cur
     return prev[m]
 
-# %% ../nbs/04_gsrm.ipynb #77f68c01
+# %% ../nbs/04_gsrm.ipynb #50e56161
 _STRUCTURE_REWARD: dict = {}
 _JUDGES: dict = {}
 
@@ -853,7 +854,7 @@ def _sim_matrix(refs: list[str], preds: list[str], judge=None) -> list[list[floa
     sc = [s for _, s in get_judge(judge).compare([(a, b, "subproblem") for a in refs for b in preds])]
     return [sc[i * len(preds):(i + 1) * len(preds)] for i in range(len(refs))]
 
-# %% ../nbs/04_gsrm.ipynb #65acc2b7
+# %% ../nbs/04_gsrm.ipynb #5d8015a4
 def reference_metrics(pred, ref,  # the extracted structure and the reference one (anything `as_structure` reads)
                       judge=None,  # sub-problem similarity: None (embedding), 'lexical' (token F1), a judge name or a Judge
                       threshold: float = 0.65,  # similarity at which a reference sub-problem counts as matched
@@ -933,7 +934,7 @@ def _decode_record(raw: bytes):
     except RecursionError: return None, "nested too deeply"
     return upgrade_record(rec), None
 
-# %% ../nbs/04_gsrm.ipynb #fbdc763a
+# %% ../nbs/04_gsrm.ipynb #735f1fed
 def _read_input(path: Path, fp: str, ft: str | None, errors: list):
     "Yield (line_no, record, problem, reasoning) for good lines; append (line_no, message) to `errors` for bad ones."
     fields = [ft] if ft else ["trace", "teacher_trace"]
@@ -967,7 +968,7 @@ def _same_file(a: Path, b: Path) -> bool:
     try: return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
     except OSError: return False
 
-# %% ../nbs/04_gsrm.ipynb #ac1cd212
+# %% ../nbs/04_gsrm.ipynb #78eadf45
 def _extract_batch(gsrm, batch, backend: str, n_ok: int, errors: list, say) -> list:
     "Structures for one batch (None for a record whose extraction failed); a backend that fails on everything raises `_BackendError`."
     try: return gsrm.extract_batch([b[2] for b in batch], [b[3] for b in batch])
@@ -996,7 +997,7 @@ def _sources(args, errors):
     if _same_file(inp, Path(args.output)): return f"the output {args.output} is the input file; choose another output path"
     return _read_input(inp, args.field_problem, args.field_trace, errors), _count_lines(inp), str(inp)
 
-# %% ../nbs/04_gsrm.ipynb #2934cb41
+# %% ../nbs/04_gsrm.ipynb #7a26f202
 def run_extract(args) -> int:
     "Handler of `rlkd extract`: add a `teacher_structure` to each input record; write the output atomically, all or nothing."
     from tqdm.auto import tqdm
