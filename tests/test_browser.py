@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rlkd_nb.core import Step, Structure
-from rlkd_nb.viz import render_page, render_pair, wrap_page
-from browser import find_chromium, screenshot_file
+from rlkd_nb.viz import render_page, render_pair, render_group, wrap_page, prefix_tree, branch_stats, tree_layout
+from browser import find_chromium, screenshot_file, text_boxes
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1280, 2000
@@ -119,3 +119,49 @@ def test_real_traces_group_page(artifacts):
     img = screenshot(html, artifacts / "viz_r1_traces.png")
     ink, dark = pixels(img)
     assert ink > 0.05 * WIDTH * HEIGHT and dark > 0.002 * WIDTH * HEIGHT and right_margin_is_clear(img)
+
+
+def _eight_samples():
+    "A group of 8 samples of Janet's ducks: two follow the teacher, the others branch at steps 1, 2, 3 and 4; long labels."
+    T = Structure([Step("Count the eggs laid each day first.", "How many eggs does Janet get per day?", "16"),
+                   Step("Then take away what she eats and bakes.", "How many eggs are left to sell?", "9"),
+                   Step("Each egg sells for $2.", "How much does she earn at the market?", "18"),
+                   Step("Check it.", "Is 18 consistent with 16 - 3 - 4 = 9 eggs at $2?", "yes")], final_answer="18")
+    def alt(base, k, meta, q, a):
+        s = Structure([Step(x.meta, x.subproblem, x.answer) for x in base.steps]); s.steps[k] = Step(meta, q, a); return s
+    value_all = alt(T, 1, "Price all eggs first.", "What are all 16 eggs worth?", "32")
+    samples = [T, T, value_all, alt(value_all, 2, "Subtract the kept eggs' value.", "What are the 7 kept eggs worth?", "14"),
+               alt(T, 2, "Guess.", "What is 9 times 3?", "27"), Structure(T.steps[:2]),
+               alt(T, 0, "Start from the money.", "How much money is made per egg?", "2"),
+               alt(T, 3, "Check by another route.", "Is 32 - 14 = 18?", "yes")]
+    labels = ["follows the plan", "follows the plan as well (a second sample with the same choices)", "values all the eggs first",
+              "values all the eggs, then the kept eggs", "guesses 9 × 3 at step 3", "stops after step 2",
+              "starts from the money made per egg", "checks the result another way"]
+    return T, samples, labels
+
+
+def test_tree_of_eight_samples_shows_full_labels_without_overlap(artifacts):
+    """The prefix tree of 8 samples with branch points at several steps, laid out by a real browser: every sample's
+    label is written in full inside the drawing, and no two texts of the drawing overlap (boxes from the DOM)."""
+    T, samples, labels = _eight_samples()
+    tree = prefix_tree(T, samples, judge="exact", labels=labels)
+    assert branch_stats(tree)["branch_points"] >= 3
+    html = wrap_page(render_group(T, samples, judge="exact", labels=labels, problem="Janet's ducks lay 16 eggs per day.", tree=tree), "tree of 8")
+    (drawing,) = text_boxes(html, artifacts / "viz_tree_8_samples.html")
+    texts = drawing["texts"]
+    shown = [t["text"] for t in texts if t["cls"] == "rk-label"]
+    expected = [", ".join(labels[j] for j in ends) for _, _, ends, _ in tree_layout(tree)[1] if ends]
+    assert shown == expected and sum(len(t) for t in shown) == sum(len(l) for l in labels) + 2 * (len(labels) - len(shown))   # nothing cut
+    sl, st_, sr, sb = drawing["svg"]
+    cl, ct, cr, cb = drawing["box"]
+    for t in texts:                                            # inside the drawing, and inside what its container shows
+        l, tp, r, b = t["box"]
+        assert sl - 0.5 <= l and r <= sr + 0.5 and st_ - 0.5 <= tp and b <= sb + 0.5, t
+        assert r <= cr + 0.5 and b <= cb + 0.5, t
+    overlaps = [(a["text"], b["text"]) for i, a in enumerate(texts) for b in texts[i + 1:]
+                if min(a["box"][2], b["box"][2]) - max(a["box"][0], b["box"][0]) > 0.5
+                and min(a["box"][3], b["box"][3]) - max(a["box"][1], b["box"][1]) > 0.5]
+    assert not overlaps, overlaps
+    assert len(texts) > len(tree.nodes()) + len(shown)         # counts, ids, labels and the axis were all measured
+    img = screenshot(html, artifacts / "viz_tree_8_samples.png", height=1400)
+    assert pixels(img)[1] > 0.002 * WIDTH * 1400 and right_margin_is_clear(img)
