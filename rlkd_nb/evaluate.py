@@ -16,11 +16,12 @@ from .judges import get_judge, judge_names
 from .gsrm import get_gsrm, reasoning_of
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so every GSRM name works here
 from .reward import accuracy_reward, format_reward, structure_reward_batch
-from .train import load_trained, make_prompt
+from .train import load_trained, make_prompt, weights_problem
 
 # %% auto #0
-__all__ = ['METRIC_KEYS', 'pass_at_k', 'chat_prompts', 'generate_completions', 'score_completions', 'evaluate', 'metrics_only',
-           'metrics_table_html', 'load_eval_problems', 'load_student', 'auto_threads', 'add_cli']
+__all__ = ['METRIC_KEYS', 'pass_at_k', 'chat_prompts', 'generate_completions', 'score_completions', 'problem_record', 'summarize',
+           'evaluate', 'metrics_only', 'metrics_table_html', 'load_eval_problems', 'load_student', 'auto_threads',
+           'add_cli']
 
 # %% ../nbs/10_evaluate.ipynb #46d18c5f
 def pass_at_k(n: int, # samples drawn for the problem
@@ -118,13 +119,52 @@ def score_completions(record:dict, # problem record: `problem`, `answer`, option
                  student_structure=None if st is None else st.to_dict())
             for c, a, f, s, st in zip(completions, acc, fmt, structure, students)]
 
-# %% ../nbs/10_evaluate.ipynb #b1f1c19f
+# %% ../nbs/10_evaluate.ipynb #88bd5696
 METRIC_KEYS = ("accuracy", "pass@k", "format_rate", "structure", "greedy_accuracy", "greedy_format_rate", "greedy_structure")
 
 def _mean(xs):
     xs = [float(x) for x in xs if x is not None]
     return sum(xs) / len(xs) if xs else None
 
+def problem_record(problem, # a problem record (or plain text)
+                   greedy_out:list[str], # its greedy completion ([] when there is none)
+                   samples:list[str], # its k sampled completions
+                   k:int, # samples expected
+                   judge=None, gsrm=None, # as in `score_completions`
+                  ) -> dict:
+    "One problem's scored completions, with pass@1 and pass@k when its gold answer is usable."
+    if len(samples) != k: raise ValueError(f"evaluate: generate_fn returned {len(samples)} samples, expected {k}")
+    scored = score_completions(problem, list(greedy_out) + list(samples), judge=judge, gsrm=gsrm)
+    teacher = _teacher_structure(problem)
+    rec = dict(problem=_problem_text(problem), answer=problem.get("answer") if isinstance(problem, dict) else None,
+               teacher_structure=teacher.to_dict() if teacher else None,
+               greedy=scored[0] if greedy_out else None, samples=scored[len(greedy_out):])
+    flags = [x["correct"] for x in rec["samples"]]
+    if k > 0 and None not in flags:
+        c = sum(flags)
+        rec.update(n_correct=c, **{"pass@1": c / k, "pass@k": pass_at_k(k, c, k)})
+    return rec
+
+# %% ../nbs/10_evaluate.ipynb #1cbef8bb
+def summarize(records:list[dict], # `problem_record`s
+              k:int, # samples per problem
+             ) -> dict:
+    "The metrics of scored problems (see `evaluate`), with the counts behind each mean."
+    acc = [r for r in records if "pass@1" in r]
+    samples = [x for r in records for x in r["samples"]]
+    greedies = [r["greedy"] for r in records if r["greedy"]]
+    return {"accuracy": _mean(r["pass@1"] for r in acc) if k else None,
+            "pass@1": _mean(r["pass@1"] for r in acc) if k else None,
+            "pass@k": _mean(r["pass@k"] for r in acc) if k else None,
+            "format_rate": _mean(x["format"] for x in samples),
+            "structure": _mean(x["structure"] for x in samples),
+            "greedy_accuracy": _mean(x["correct"] for x in greedies),
+            "greedy_format_rate": _mean(x["format"] for x in greedies),
+            "greedy_structure": _mean(x["structure"] for x in greedies),
+            "k": k, "n_problems": len(records), "n_accuracy": len(acc),
+            "n_structure": sum(r["teacher_structure"] is not None for r in records)}
+
+# %% ../nbs/10_evaluate.ipynb #b1f1c19f
 def evaluate(model, # a model, a `(model, tokenizer)` pair, or a name/path for `load_student` (below)
              problems:list[dict], # records with `problem`, `answer` and (optionally) `teacher_structure`
              k:int=4, # samples per problem for pass@1 / pass@k (0: greedy only)
@@ -144,8 +184,7 @@ def evaluate(model, # a model, a `(model, tokenizer)` pair, or a name/path for `
             ) -> dict:
     "Accuracy (pass@1 over `k` samples), pass@k, format rate and structure alignment, greedy and sampled."
     from tqdm.auto import tqdm
-    t0 = time.time()
-    problems = list(problems)
+    t0, problems = time.time(), list(problems)
     if not problems: raise ValueError("evaluate: no problems given")
     if not greedy and k < 1: raise ValueError("evaluate: nothing to do (greedy=False and k=0)")
     if generate_fn is None:
@@ -162,35 +201,9 @@ def evaluate(model, # a model, a `(model, tokenizer)` pair, or a name/path for `
     judge, gsrm = get_judge(judge), _as_gsrm(gsrm)
     greedy_out = generate_fn(prompts, 1, True) if greedy else [[] for _ in problems]
     sampled_out = generate_fn(prompts, k, False) if k > 0 else [[] for _ in problems]
-    records = []
-    for p, g, s in tqdm(list(zip(problems, greedy_out, sampled_out)), desc="score", disable=not progress, leave=False):
-        if len(s) != k: raise ValueError(f"evaluate: generate_fn returned {len(s)} samples, expected {k}")
-        scored = score_completions(p, list(g) + list(s), judge=judge, gsrm=gsrm)
-        gs, ss = (scored[0] if greedy else None), scored[len(g):]
-        flags = [x["correct"] for x in ss]
-        rec = dict(problem=_problem_text(p), answer=p.get("answer") if isinstance(p, dict) else None,
-                   teacher_structure=(_teacher_structure(p).to_dict() if _teacher_structure(p) else None),
-                   greedy=gs, samples=ss)
-        if k > 0 and None not in flags:
-            c = sum(flags)
-            rec.update(n_correct=c, **{"pass@1": c / k, "pass@k": pass_at_k(k, c, k)})
-        records.append(rec)
-    acc_recs = [r for r in records if "pass@1" in r]
-    samples = [x for r in records for x in r["samples"]]
-    greedies = [r["greedy"] for r in records if r["greedy"]]
-    res = {"accuracy": _mean(r["pass@1"] for r in acc_recs) if k else None,
-           "pass@1": _mean(r["pass@1"] for r in acc_recs) if k else None,
-           "pass@k": _mean(r["pass@k"] for r in acc_recs) if k else None,
-           "format_rate": _mean(x["format"] for x in samples),
-           "structure": _mean(x["structure"] for x in samples),
-           "greedy_accuracy": _mean(x["correct"] for x in greedies),
-           "greedy_format_rate": _mean(x["format"] for x in greedies),
-           "greedy_structure": _mean(x["structure"] for x in greedies),
-           "k": k, "n_problems": len(records), "n_accuracy": len(acc_recs),
-           "n_structure": sum(r["teacher_structure"] is not None for r in records),
-           "judge": judge_name or "default",
-           "seconds": round(time.time() - t0, 2), "records": records}
-    return res
+    records = [problem_record(p, g, s, k, judge=judge, gsrm=gsrm)
+               for p, g, s in tqdm(list(zip(problems, greedy_out, sampled_out)), desc="score", disable=not progress, leave=False)]
+    return {**summarize(records, k), "judge": judge_name or "default", "seconds": round(time.time() - t0, 2), "records": records}
 
 def metrics_only(result:dict) -> dict:
     "The result of `evaluate` without its per-problem records (what `metrics.json` and tables store)."
@@ -268,6 +281,7 @@ def load_student(name_or_path:str|None=None, # hub name, local dir, LoRA adapter
         from transformers import AutoTokenizer
         base = json.loads((p / "adapter_config.json").read_text()).get("base_model_name_or_path")
         if not base: raise ValueError(f"{p}/adapter_config.json names no base model")
+        if why := weights_problem(p): raise ValueError(f"cannot load the adapter: {why}")
         model, tok = load_model(base, device=device)
         model = PeftModel.from_pretrained(model, str(p)).merge_and_unload()
         if (p / "tokenizer_config.json").is_file(): tok = AutoTokenizer.from_pretrained(str(p))
@@ -290,7 +304,7 @@ def _set_threads(n:int|None):
     if n:
         import torch; torch.set_num_threads(n)
 
-# %% ../nbs/10_evaluate.ipynb #bcd7dbc5
+# %% ../nbs/10_evaluate.ipynb #17534967
 def _err(cmd:str, msg) -> int:
     print(f"rlkd {cmd}: error: {msg}", file=sys.stderr)
     return 2
@@ -298,28 +312,49 @@ def _err(cmd:str, msg) -> int:
 def _user_errors():
     return (FileNotFoundError, D.DataError, SchemaError, ModelNotAvailable, ValueError, OSError)
 
+def _threads_ok(v) -> bool:
+    return v == "auto" or str(v).isdigit()
+
+def _output_problem(path) -> str | None:
+    "Why `path` cannot be written (checked before an evaluation starts), or None."
+    p = Path(path)
+    if p.is_dir(): return f"--output {path} is a directory"
+    parent = next((q for q in [p.parent, *p.parent.parents] if q.exists()), None)
+    if parent is None or not parent.is_dir(): return f"--output {path}: {parent} is not a directory"
+    if not os.access(parent, os.W_OK): return f"--output {path}: {parent} is not writable"
+    return None
+
+def _one_line(e) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+
+# %% ../nbs/10_evaluate.ipynb #2e61624f
 def _eval_cmd(args) -> int:
     errs = _user_errors()
     if args.k < 0: return _err("eval", f"--k must be >= 0, got {args.k}")
+    if not _threads_ok(args.threads): return _err("eval", f"--threads must be 'auto' or a number, got {args.threads!r}")
+    if args.output and (why := _output_problem(args.output)): return _err("eval", why)
     try: problems = load_eval_problems(args.data, n=args.n, seed=args.seed)
     except errs as e: return _err("eval", e)
     if not problems: return _err("eval", f"{args.data}: no problems")
-    if not _threads_ok(args.threads): return _err("eval", f"--threads must be 'auto' or a number, got {args.threads!r}")
     _set_threads(auto_threads(args.threads))
     try: student = load_student(args.model)
-    except errs as e: return _err("eval", f"cannot load model {args.model!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    except Exception as e: return _err("eval", f"cannot load model {args.model!r}: {_one_line(e)}")   # any loader failure: one line
     try:
         res = evaluate(student, problems, args.k, greedy=not args.no_greedy, max_new_tokens=args.max_new_tokens,
                        batch_size=args.batch_size, judge=args.judge, seed=args.seed, progress=not args.quiet)
     except ValueError as e: return _err("eval", e)
     m = {"model": args.model, "data": args.data, **metrics_only(res)}
-    if args.output: write_atomic(args.output, json.dumps({**m, "records": res["records"]}, indent=1))
-    print(json.dumps(m, indent=1))
+    print(json.dumps(m, indent=1), flush=True)                      # the result first: a failed write cannot lose it
+    if args.output:
+        try: write_atomic(args.output, json.dumps({**m, "records": res["records"]}, indent=1))
+        except OSError as e: return _err("eval", f"cannot write {args.output} ({_one_line(e)}); the metrics are printed above")
+    if m["n_accuracy"] == 0 and m["greedy_accuracy"] is None:
+        print(f"rlkd eval: warning: none of the {m['n_problems']} problems has a gold answer that math-verify can read; "
+              f"accuracy is null (check the data's answer field)", file=sys.stderr)
+        return 1
     return 0
 
-def _threads_ok(v) -> bool:
-    return v == "auto" or str(v).isdigit()
-
+# %% ../nbs/10_evaluate.ipynb #ecf8ef29
 def add_cli(subparsers):
     "Register `rlkd eval`."
     p = subparsers.add_parser("eval", help="evaluate a student: accuracy, pass@k, format, structure alignment",

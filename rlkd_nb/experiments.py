@@ -232,7 +232,8 @@ def run_demo(output="rlkd_demo", # output directory (report.html, metrics.json, 
     if threads: say(f"using {threads} torch thread(s)")
     cfg = TrainConfig.load(preset, model=model, max_steps=steps, n_train=n_train, seed=seed, output_dir=str(out / "run"),
                            learning_rate=learning_rate,
-                           save_steps=max(steps, 1), log_completions=False, num_threads=threads)
+                           save_steps=max(steps, 1), log_completions=False, num_threads=threads,
+                           overwrite=True)                    # the demo's own run dir: a rerun starts it over
     _set_threads(threads)
     problems = load_builtin(n=n_train + n_eval, seed=seed)     # train_method trains on the first n_train of these
     eval_set = problems[n_train:]
@@ -359,7 +360,7 @@ def run_experiment(methods=("sft", "grpo-outcome", "rlkd"), # training methods (
             else:
                 say(f"{name}: training {base.max_steps} steps")
                 t = time.time()
-                run_dir = train_method(method, base.replace(seed=seed, output_dir=str(out / name), resume=False))
+                run_dir = train_method(method, base.replace(seed=seed, output_dir=str(out / name), resume=False, overwrite=True))
                 row["train_s"] = round(time.time() - t, 1)
                 student = load_trained(run_dir, merge=True)
             say(f"{name}: evaluating on {len(eval_set)} problems")

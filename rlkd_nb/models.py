@@ -10,10 +10,11 @@ import contextlib, importlib.util, os, shutil, time
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PACKAGED_NAMES', 'TINY_NAMES', 'SMOLLM2_GGUF', 'SMOLLM2_DIRNAME', 'CHATML_TEMPLATE', 'MODEL_BUILDERS',
-           'ModelNotAvailable', 'cache_dir', 'packaged_gguf', 'build_model_dir', 'convert_gguf', 'packaged_model_dir',
-           'byte_tokenizer', 'tiny_model', 'tiny_model_dir', 'bnb_config', 'lora_config', 'as_lora_config',
-           'default_device', 'register_model', 'resolve_model', 'load_model']
+__all__ = ['PACKAGED_NAMES', 'TINY_NAMES', 'SMOLLM2_GGUF', 'SMOLLM2_DIRNAME', 'CHATML_TEMPLATE', 'MODEL_BUILDERS', 'MODEL_SHAPES',
+           'SHAPE_KEYS', 'GiB', 'ModelNotAvailable', 'cache_dir', 'packaged_gguf', 'build_model_dir', 'convert_gguf',
+           'packaged_model_dir', 'byte_tokenizer', 'tiny_model', 'tiny_model_dir', 'bnb_config', 'lora_config',
+           'as_lora_config', 'default_device', 'register_model', 'resolve_model', 'load_model', 'model_shape',
+           'param_counts', 'estimate_memory']
 
 # %% ../nbs/02_models.ipynb #94eb8b19
 PACKAGED_NAMES = (None, "smollm2", "packaged")  # names that mean the packaged SmolLM2-135M-Instruct
@@ -193,6 +194,7 @@ def resolve_model(name_or_path: str | None = None) -> str:
         raise FileNotFoundError(f"no such model directory: {name}")
     return str(Path(name).expanduser()) if name.startswith("~") else name
 
+# %% ../nbs/02_models.ipynb #6fe4b266
 def _finish_tokenizer(tok):
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     if tok.chat_template is None: tok.chat_template = CHATML_TEMPLATE
@@ -234,3 +236,97 @@ def load_model(name_or_path: str | None = None,  # hub name, local dir, None/'sm
         from peft import get_peft_model
         model = get_peft_model(model, cfg)
     return model, tok
+
+# %% ../nbs/02_models.ipynb #4ffe9b58
+_QWEN_1_5B = dict(hidden_size=1536, num_hidden_layers=28, num_attention_heads=12, num_key_value_heads=2,
+                  intermediate_size=8960, vocab_size=151936)
+_QWEN_7B = dict(hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
+                intermediate_size=18944, vocab_size=152064, tie_word_embeddings=False)
+_R1 = dict(think_in_template=True, reasoning_tokens=4096)
+
+MODEL_SHAPES = {  # name -> architecture numbers (config.json on the model card) + how the model reasons
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": {**_QWEN_1_5B, "tie_word_embeddings": False, **_R1},
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": {**_QWEN_7B, **_R1},
+    "Qwen/Qwen2.5-Math-1.5B": {**_QWEN_1_5B, "tie_word_embeddings": True, "think_in_template": False},
+    "Qwen/Qwen2.5-Math-7B": {**_QWEN_7B, "think_in_template": False},
+    "HuggingFaceTB/SmolLM2-135M-Instruct": dict(hidden_size=576, num_hidden_layers=30, num_attention_heads=9,
+        num_key_value_heads=3, intermediate_size=1536, vocab_size=49152, tie_word_embeddings=True,
+        think_in_template=False),
+}
+SHAPE_KEYS = ("hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+              "intermediate_size", "vocab_size", "tie_word_embeddings")
+
+# %% ../nbs/02_models.ipynb #e3d6fb86
+def _local_config(name) -> Path | None:
+    "A config.json for `name` that is already on disk (never downloads, never builds)."
+    if name in TINY_NAMES: return tiny_model_dir() / "config.json"   # built in code in a second
+    if name in PACKAGED_NAMES: p = cache_dir() / "models" / SMOLLM2_DIRNAME
+    elif name in MODEL_BUILDERS: p = Path(MODEL_BUILDERS[name]())
+    else: p = Path(str(name)).expanduser()
+    if (p / "config.json").is_file(): return p / "config.json"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        hit = try_to_load_from_cache(str(name), "config.json")
+        return Path(hit) if isinstance(hit, str) else None
+    except Exception: return None   # not a repo id
+
+def model_shape(name_or_path) -> tuple[dict | None, str]:
+    "Architecture numbers of a model and where they came from: a local config.json, `MODEL_SHAPES`, or (None, how to get them)."
+    import json
+    f = _local_config(name_or_path)
+    if f is not None:
+        cfg = json.loads(f.read_text())
+        cfg = cfg.get("text_config", cfg)                          # multimodal configs nest the LM
+        shape = {k: cfg.get(k) for k in SHAPE_KEYS}
+        shape["num_key_value_heads"] = shape["num_key_value_heads"] or shape["num_attention_heads"]
+        shape["tie_word_embeddings"] = bool(cfg.get("tie_word_embeddings", False))
+        table = MODEL_SHAPES.get(str(name_or_path), {})
+        return {**table, **shape}, f"config.json ({f})"
+    key = "HuggingFaceTB/SmolLM2-135M-Instruct" if name_or_path in PACKAGED_NAMES else str(name_or_path)
+    if key in MODEL_SHAPES: return dict(MODEL_SHAPES[key]), "rlkd_nb.models.MODEL_SHAPES (model card numbers)"
+    return None, (f"no config.json for {name_or_path!r} on this machine: run `hf download {name_or_path} config.json "
+                  f"tokenizer_config.json tokenizer.json` online (or pass a local model directory) and rerun")
+
+# %% ../nbs/02_models.ipynb #65451df4
+def param_counts(shape: dict, lora_r: int = 0) -> dict:
+    "Weights of a Llama/Qwen-style decoder by kind: `linear` (in the blocks), `embed`, `head`, and `lora` for rank `lora_r`."
+    h, L, I, V = shape["hidden_size"], shape["num_hidden_layers"], shape["intermediate_size"], shape["vocab_size"]
+    kv = h // shape["num_attention_heads"] * shape["num_key_value_heads"]
+    shapes = [(h, h), (h, kv), (h, kv), (h, h), (h, I), (h, I), (I, h)]   # q k v o gate up down: (in, out)
+    return dict(linear=L * sum(i * o for i, o in shapes), embed=V * h,
+                head=0 if shape.get("tie_word_embeddings") else V * h,
+                lora=L * lora_r * sum(i + o for i, o in shapes))
+
+# %% ../nbs/02_models.ipynb #32288406
+GiB = 2**30
+
+def estimate_memory(shape: dict,                    # architecture numbers (`model_shape`)
+                    quantization: str | None = None,# None or '4bit' (NF4 + double quant, as `load_model` does)
+                    lora_r: int = 16,               # 0 = full fine-tuning
+                    batch: int = 4,                 # sequences per forward/backward (per_device_train_batch_size)
+                    gen_batch: int = 4,             # sequences generated at once
+                    prompt_tokens: int = 512,       # longest prompt
+                    completion_tokens: int = 512,   # max_completion_length
+                    gradient_checkpointing: bool = True,
+                    beta: float = 0.0,              # KL weight: > 0 needs reference log-probs
+                    cuda: bool = True,              # bf16 compute on GPU, float32 on CPU
+                   ) -> dict:
+    "Estimated peak memory of one GRPO training process, in GiB, part by part (`total` is the peak)."
+    dt = 2 if cuda else 4
+    h, L, I = shape["hidden_size"], shape["num_hidden_layers"], shape["intermediate_size"]
+    kv = h // shape["num_attention_heads"] * shape["num_key_value_heads"]
+    pc = param_counts(shape, lora_r)
+    if quantization == "4bit": weights = pc["linear"] * 4.127 / 8 + (pc["embed"] + pc["head"]) * 4
+    else: weights = (pc["linear"] + pc["embed"] + pc["head"]) * dt
+    n_all = pc["linear"] + pc["embed"] + pc["head"]
+    trainable = pc["lora"] * 16 if lora_r else n_all * 3 * dt
+    reference = 0 if (beta == 0 or lora_r) else weights
+    per_tok = 7 * h + 2 * kv + 4 * I + (6 * h + I if lora_r else 0)          # values a block saves, per token
+    tokens = batch * (prompt_tokens + completion_tokens)
+    acts = tokens * dt * ((L * h + per_tok) if gradient_checkpointing else L * per_tok)
+    kv_cache = gen_batch * (prompt_tokens + completion_tokens) * L * 2 * kv * dt
+    base = weights + trainable + reference + max(acts, kv_cache)
+    overhead = 0.5 * GiB + 0.1 * base if cuda else 0.45 * GiB
+    parts = dict(weights=weights, trainable_state=trainable, reference=reference, activations=acts,
+                 kv_cache=kv_cache, overhead=overhead)
+    return {**{k: round(v / GiB, 2) for k, v in parts.items()}, "total": round((base + overhead) / GiB, 2)}

@@ -1,4 +1,4 @@
-"""`train_method` runs RLKD, RLKD-zero, outcome-only GRPO, GRPO with a step-count reward, or SFT distillation on one student, data slice and seed — from a preset, a TOML file and overrides — with checkpoints, resume, metrics files and one CLI.
+"""`train_method` runs RLKD, RLKD-zero, outcome-only GRPO, GRPO with a step-count reward, or SFT distillation on one student, data slice and seed — from a preset, a TOML file and overrides — with checkpoints, resume, metrics files, a pre-flight and one CLI.
 
 Docs: https://rlkd-nb.github.io/rlkd_nb/train.html.md"""
 
@@ -6,26 +6,31 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/train.html.md"""
 
 # %% ../nbs/09_train.ipynb #10ec6dcb
 from __future__ import annotations
-import csv, dataclasses, io, json, math, re, shutil, sys, time
-from dataclasses import dataclass, field, fields, asdict
+import csv, dataclasses, io, json, os, re, shlex, shutil, sys, time, types, typing, zipfile
+from dataclasses import dataclass, fields, asdict
 from pathlib import Path
+from fastcore.basics import patch
 
 try: import tomllib
 except ModuleNotFoundError: import tomli as tomllib   # Python 3.10
 
 from . import data
 from .core import write_atomic
-from .models import load_model, as_lora_config, ModelNotAvailable, PACKAGED_NAMES, TINY_NAMES
+from .models import (load_model, as_lora_config, ModelNotAvailable, PACKAGED_NAMES, TINY_NAMES, byte_tokenizer,
+                            model_shape, estimate_memory, resolve_model)
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so `gsrm = "llm"` works in a config
 from .reward import METHOD_REWARDS, add_teacher_structures, get_reward_funcs
 from .logs import read_metrics
 
 # %% auto #0
-__all__ = ['METHODS', 'SYSTEM_PROMPT', 'presets_dir', 'list_presets', 'read_toml', 'preset_path', 'TrainConfig', 'make_prompt',
-           'teacher_completion', 'load_records', 'prompt_tokens', 'build_dataset', 'reward_set', 'device_summary',
-           'peak_memory_gb', 'write_metrics_csv', 'checkpoints', 'last_checkpoint', 'global_step', 'common_args',
-           'grpo_args', 'sft_args', 'train_grpo', 'train_sft', 'train_method', 'run_config', 'load_trained',
-           'accelerate_config_path', 'launch_command', 'config_from_args', 'add_cli']
+__all__ = ['METHODS', 'SYSTEM_PROMPT', 'OPERATIONAL_KEYS', 'presets_dir', 'list_presets', 'read_toml', 'preset_path',
+           'TrainConfig', 'make_prompt', 'teacher_completion', 'load_records', 'prompt_tokens', 'build_dataset',
+           'template_opens_think', 'reward_set', 'device_summary', 'peak_memory_gb', 'write_metrics_csv',
+           'weights_problem', 'checkpoint_problem', 'checkpoints', 'last_checkpoint', 'global_step', 'common_args',
+           'grpo_args', 'sft_args', 'config_changes', 'run_files', 'has_progress', 'prepare_output', 'on_main',
+           'same_config_everywhere', 'train_grpo', 'train_sft', 'train_method', 'run_config', 'load_trained',
+           'accelerate_config_path', 'train_argv', 'launch_command', 'preflight', 'preflight_report',
+           'config_from_args', 'add_cli']
 
 # %% ../nbs/09_train.ipynb #68372bf1
 def presets_dir() -> Path:
@@ -37,6 +42,7 @@ def list_presets() -> list[str]:
     "Names of the packaged training presets."
     return sorted(p.stem for p in presets_dir().glob("*.toml"))
 
+# %% ../nbs/09_train.ipynb #88f552d4
 def read_toml(path) -> dict:
     "Read a TOML file into a dict, with a one-line error naming the file on bad syntax."
     path = Path(path)
@@ -50,39 +56,43 @@ def preset_path(name: str) -> Path:
     if not p.exists(): raise ValueError(f"unknown preset {name!r}; available: {', '.join(list_presets())}")
     return p
 
-# %% ../nbs/09_train.ipynb #38c9bc12
+# %% ../nbs/09_train.ipynb #afafda74
 METHODS = ("sft", *METHOD_REWARDS)   # sft, then the GRPO methods of the reward registry
 
 @dataclass
-class TrainConfig:
-    "Everything one training run needs; build it with `TrainConfig.load(preset, path, **overrides)`."
+class _Student:
     method: str = "rlkd"                  # one of METHODS
-    preset: str | None = None             # preset it was built from (informational)
-    description: str = ""                 # what the preset trains
-    expected_memory: str = ""             # the preset's memory estimate, printed at start
-    # student
-    model: str | None = "smollm2"         # hub name, local dir, 'smollm2' (packaged) or 'tiny' (tests)
+    model: str | None = "smollm2"         # hub name, local dir, 'smollm2' (packaged), 'tiny' (tests) or a registered name
     zero_model: str | None = None         # base model for rlkd-zero (default: `model`)
     quantization: str | None = None       # None or '4bit' (QLoRA: NF4, double quant)
     lora_r: int = 8                       # LoRA rank on all linear layers; 0 = full fine-tuning
     lora_alpha: int | None = None         # default 2·r
     lora_dropout: float = 0.05
     trust_remote_code: bool = False
-    # data
-    dataset: str = "builtin"              # 'builtin', 'openr1', 'gsm8k:<path>', or a JSONL path (problem/answer/teacher_trace)
+
+# %% ../nbs/09_train.ipynb #ed8abbfb
+@dataclass
+class _Data:
+    dataset: str = "builtin"              # a registered name, 'openr1', 'gsm8k:<path>', or a JSONL path (problem/answer/teacher_trace)
     n_train: int = 32                     # number of problems (0 = all)
     seed: int = 0                         # data slice, sampling and initialisation seed
     system_prompt: str | None = None      # None = SYSTEM_PROMPT
     max_prompt_tokens: int = 512          # prompts longer than this are dropped
-    # rewards
+
+@dataclass
+class _Rewards:
     reward_mode: str = "paper"            # structure reward: 'paper' (raw sum) or 'normalized' (÷ teacher steps)
     reward_weights: list | None = None    # one per reward of the method; None = `reward.OFFICIAL_WEIGHTS`
     gsrm: str = "heuristic"               # GSRM for teacher and student structures
     judge: str | None = None              # judge name for the structure reward (None = default composite)
     step_cap: int = 3                     # grpo-steps: step markers that earn the full step reward
+    think_in_prompt: bool | None = None   # the chat template opens <think> itself (None = detect from the template)
     sft_max_length: int = 2048            # sft: prompt + teacher completion tokens (longer ones are truncated)
-    # GRPO / optimisation
-    num_generations: int = 4
+
+# %% ../nbs/09_train.ipynb #7694327a
+@dataclass
+class _Optim:
+    num_generations: int = 4              # GRPO group size
     per_device_train_batch_size: int = 4  # completions per device per step (a multiple of num_generations)
     gradient_accumulation_steps: int = 1
     max_completion_length: int = 64
@@ -98,66 +108,125 @@ class TrainConfig:
     max_steps: int = 20                   # -1 = run num_train_epochs
     gradient_checkpointing: bool = False
     bf16: bool | None = None              # None = on CUDA only (bf16 on CPU is ~6x slower)
-    # outputs
+
+# %% ../nbs/09_train.ipynb #1f954a21
+@dataclass
+class _Outputs:
     output_dir: str | None = None         # default runs/<method>-<preset>
     save_steps: int = 5
     save_total_limit: int = 3
     logging_steps: int = 1
     log_completions: bool = True          # TRL completion tables (parquet) in <output_dir>/completions
-    resume: bool = False                  # continue from the last complete checkpoint in output_dir
-    # scaling out
-    use_vllm: bool = False                # generate rollouts with vLLM (GPU only)
-    vllm_mode: str = "colocate"           # 'colocate' (same GPUs) or 'server' (`trl vllm-serve`)
-    vllm_gpu_memory_utilization: float = 0.3
-    accelerate_config: str | None = None  # 'multi_gpu', 'zero2', 'zero3' or a path (used by `launch_command`)
-    deepspeed: str | None = None          # 'zero2', 'zero3' or a DeepSpeed JSON path, passed to the trainer
+    resume: bool = False                  # continue from the newest intact checkpoint in output_dir
+    overwrite: bool = False               # start over in output_dir, deleting the earlier run's files
+    allow_changes: bool = False           # with resume: accept settings that differ from the run's
     report_to: str = "none"
     num_threads: int | None = None        # torch CPU threads (None = torch's default); 1 is fastest on a busy machine
 
-    def __post_init__(self):
-        if self.quantization in ("none", "", False): self.quantization = None
-        if self.model in ("none", ""): self.model = None
-        if self.method not in METHODS: raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
-        if self.quantization not in (None, "4bit"): raise ValueError(f"quantization must be 'none' or '4bit', got {self.quantization!r}")
-        if self.reward_mode not in ("paper", "normalized"): raise ValueError(f"reward_mode must be 'paper' or 'normalized', got {self.reward_mode!r}")
-        if self.num_generations < 2: raise ValueError("num_generations must be at least 2 (GRPO compares completions of one prompt)")
-        if self.per_device_train_batch_size % self.num_generations:
-            raise ValueError(f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be a multiple of "
-                             f"num_generations ({self.num_generations})")
+@dataclass
+class _ScaleOut:
+    use_vllm: bool = False                # generate rollouts with vLLM (GPU only)
+    vllm_mode: str = "colocate"           # 'colocate' (same GPUs) or 'server' (`trl vllm-serve`)
+    vllm_gpu_memory_utilization: float = 0.3
+    accelerate_config: str | None = None  # 'multi_gpu', 'zero2', 'zero3', 'fsdp' or a path (used by `launch_command`)
+    deepspeed: str | None = None          # 'zero2', 'zero3' or a DeepSpeed JSON path, passed to the trainer
 
-    @classmethod
-    def load(cls, preset: str | None = None, # a packaged preset name
-             path=None,                      # a TOML file applied on top of the preset
-             **overrides):                   # field values applied last (None values are ignored)
-        "Build a config from a preset, then a TOML file, then keyword overrides."
-        d = {}
-        if preset: d.update(read_toml(preset_path(preset))); d["preset"] = preset
-        if path:
-            extra = read_toml(path)
-            if "preset" in extra and not preset:
-                d.update(read_toml(preset_path(extra["preset"])))
-            d.update(extra)
-        d.update({k: v for k, v in overrides.items() if v is not None})
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(d) - known)
-        if bad: raise ValueError(f"unknown config key(s): {', '.join(bad)}")
-        return cls(**d)
+# %% ../nbs/09_train.ipynb #38c9bc12
+@dataclass
+class TrainConfig(_ScaleOut, _Outputs, _Optim, _Rewards, _Data, _Student):
+    "Everything one training run needs; build it with `TrainConfig.load(preset, path, **overrides)`."
+    preset: str | None = None             # preset it was built from (informational)
+    description: str = ""                 # what the preset trains
+    expected_memory: str = ""             # the preset's memory estimate, printed at start
+    def __post_init__(self): self.validate()
 
-    def to_dict(self) -> dict: return asdict(self)
+# %% ../nbs/09_train.ipynb #23e4f312
+_CHOICES = {"quantization": (None, "4bit"), "reward_mode": ("paper", "normalized"), "vllm_mode": ("colocate", "server")}
+_RANGES = {  # field: (test, what it must be)
+    "learning_rate": (lambda v: v > 0, "> 0"), "max_grad_norm": (lambda v: v > 0, "> 0"),
+    "max_steps": (lambda v: v == -1 or v >= 1, "-1 (run num_train_epochs) or >= 1"),
+    "num_generations": (lambda v: v >= 2, ">= 2 (GRPO compares completions of one prompt)"),
+    "temperature": (lambda v: v > 0, "> 0"), "top_p": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "warmup_ratio": (lambda v: 0 <= v <= 1, "in [0, 1]"), "beta": (lambda v: v >= 0, ">= 0"),
+    "lora_dropout": (lambda v: 0 <= v < 1, "in [0, 1)"), "num_train_epochs": (lambda v: v > 0, "> 0"),
+    "vllm_gpu_memory_utilization": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    **{k: (lambda v: v >= 0, ">= 0") for k in ("lora_r", "n_train", "max_prompt_tokens")},
+    **{k: (lambda v: v >= 1, ">= 1") for k in ("per_device_train_batch_size", "gradient_accumulation_steps",
+       "max_completion_length", "save_steps", "save_total_limit", "logging_steps", "step_cap", "sft_max_length",
+       "num_threads", "lora_alpha")},
+}
 
-    def replace(self, **kw) -> TrainConfig:
-        "A copy with some fields changed."
-        return dataclasses.replace(self, **kw)
+def _type_ok(v, hint) -> bool:
+    "Does `v` fit the annotation `hint` (str, int, float, bool, list, or a union with None)?"
+    opts = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
+    for t in opts:
+        if v is None and t is type(None): return True
+        if t is bool and isinstance(v, bool): return True
+        if t in (int, float) and isinstance(v, (int, float)) and not isinstance(v, bool) and (t is float or isinstance(v, int)): return True
+        if t in (str, list) and isinstance(v, t): return True
+    return False
 
-    @property
-    def out(self) -> Path:
-        "The output directory (default `runs/<method>-<preset>`)."
-        return Path(self.output_dir or f"runs/{self.method}-{self.preset or 'custom'}")
+def _type_name(hint) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list", type(None): "none"}
+    return " or ".join(names.get(t, str(t)) for t in (typing.get_args(hint) or (hint,)))
 
-    @property
-    def student(self) -> str | None:
-        "The model this method starts from (`zero_model` for rlkd-zero when set)."
-        return (self.zero_model or self.model) if self.method == "rlkd-zero" else self.model
+# %% ../nbs/09_train.ipynb #f7ed860f
+@patch
+def validate(self: TrainConfig):
+    "Normalise spellings of 'none', then check every field's type, range and choices; ValueError naming the field."
+    if self.quantization in ("none", "", False): self.quantization = None
+    if self.model in ("none", ""): self.model = None
+    for name, hint in typing.get_type_hints(type(self)).items():
+        v = getattr(self, name)
+        if not _type_ok(v, hint): raise ValueError(f"{name} must be {_type_name(hint)}, got {v!r}")
+        if name in _RANGES and v is not None and not _RANGES[name][0](v):
+            raise ValueError(f"{name} must be {_RANGES[name][1]}, got {v!r}")
+    if self.method not in METHODS: raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+    for name, opts in _CHOICES.items():
+        if getattr(self, name) not in opts:
+            raise ValueError(f"{name} must be one of {', '.join(map(str, opts))}, got {getattr(self, name)!r}")
+    if self.reward_weights is not None and not all(_type_ok(w, float) for w in self.reward_weights):
+        raise ValueError(f"reward_weights must be a list of numbers, got {self.reward_weights!r}")
+    if self.per_device_train_batch_size % self.num_generations:
+        raise ValueError(f"per_device_train_batch_size ({self.per_device_train_batch_size}) must be a multiple of "
+                         f"num_generations ({self.num_generations})")
+
+# %% ../nbs/09_train.ipynb #fa2c15f1
+@patch(cls_method=True)
+def load(cls: TrainConfig,
+         preset: str | None = None, # a packaged preset name
+         path=None,                 # a TOML file applied on top of the preset
+         **overrides):              # field values applied last (None values are ignored)
+    "Build a config from a preset, then a TOML file, then keyword overrides."
+    d = {}
+    if preset: d.update(read_toml(preset_path(preset))); d["preset"] = preset
+    if path:
+        extra = read_toml(path)
+        if "preset" in extra and not preset: d.update(read_toml(preset_path(extra["preset"])))
+        d.update(extra)
+    d.update({k: v for k, v in overrides.items() if v is not None})
+    bad = sorted(set(d) - {f.name for f in fields(cls)})
+    if bad: raise ValueError(f"unknown config key(s): {', '.join(bad)}")
+    return cls(**d)
+
+# %% ../nbs/09_train.ipynb #41ab0abf
+@patch(as_prop=True)
+def out(self: TrainConfig) -> Path:
+    "The output directory (default `runs/<method>-<preset>`)."
+    return Path(self.output_dir or f"runs/{self.method}-{self.preset or 'custom'}")
+
+@patch(as_prop=True)
+def student(self: TrainConfig) -> str | None:
+    "The model this method starts from (`zero_model` for rlkd-zero when set)."
+    return (self.zero_model or self.model) if self.method == "rlkd-zero" else self.model
+
+@patch
+def to_dict(self: TrainConfig) -> dict: return asdict(self)
+
+@patch
+def replace(self: TrainConfig, **kw) -> TrainConfig:
+    "A copy with some fields changed (validated again)."
+    return dataclasses.replace(self, **kw)
 
 # %% ../nbs/09_train.ipynb #77a7071d
 SYSTEM_PROMPT = ("You are a careful problem solver. First reason about the problem step by step: decide which "
@@ -170,6 +239,7 @@ def make_prompt(problem: str, system_prompt: str | None = None) -> list[dict]:
     "The conversational prompt for one problem: system prompt + the problem as the user turn."
     return [{"role": "system", "content": system_prompt or SYSTEM_PROMPT}, {"role": "user", "content": problem}]
 
+# %% ../nbs/09_train.ipynb #47ae8511
 def teacher_completion(trace: str, answer: str) -> str:
     "The teacher's trace in the student's output format: the SFT target."
     trace = re.sub(r"^\s*<think>\s*", "", trace or "")
@@ -194,10 +264,12 @@ def load_records(config: TrainConfig) -> list[dict]:
     if not recs: raise ValueError(f"dataset {src!r} gave no problems")
     return recs
 
+# %% ../nbs/09_train.ipynb #a5e442ed
 def prompt_tokens(tokenizer, messages: list[dict]) -> int:
     "Number of tokens of a chat prompt, generation header included."
     return len(tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True, return_dict=False))
 
+# %% ../nbs/09_train.ipynb #f144255a
 def build_dataset(config: TrainConfig, records: list[dict] | None = None, tokenizer=None):
     "The GRPO/SFT dataset: `prompt` (+ `completion` for SFT), `answer`, `problem`, `teacher_structure` (JSON)."
     from datasets import Dataset
@@ -217,16 +289,26 @@ def build_dataset(config: TrainConfig, records: list[dict] | None = None, tokeni
         rows = keep
     ds = Dataset.from_list(rows)
     if config.method in ("rlkd", "rlkd-zero") and any(not r["teacher_structure"] for r in rows):
-        ds = add_teacher_structures(ds, gsrm=config.gsrm)   # extracted once here, never per reward call
+        ds = add_teacher_structures(ds, gsrm=config.gsrm)
     if config.method == "sft": ds = ds.remove_columns(["teacher_structure"])
     return ds
 
+# %% ../nbs/09_train.ipynb #0505f4d2
+def template_opens_think(tokenizer, problem: str = "What is 1 + 1?") -> bool:
+    "True when the chat template's generation prompt (what follows the user's problem) leaves a `<think>` block open."
+    text = tokenizer.apply_chat_template(make_prompt(problem), tokenize=False, add_generation_prompt=True)
+    after = text[text.rfind(problem) + len(problem):]
+    return "<think>" in after and "</think>" not in after.split("<think>")[-1]
+
 # %% ../nbs/09_train.ipynb #8614975b
-def reward_set(config: TrainConfig) -> tuple[list, list[float]]:
+def reward_set(config: TrainConfig,
+               think_in_prompt: bool | None = None, # the template opens <think> (default: `config.think_in_prompt`)
+              ) -> tuple[list, list[float]]:
     "The reward functions and weights of `config.method`, from the reward registry (None, None for sft, which has no rewards)."
     if config.method == "sft": return None, None
+    tip = config.think_in_prompt if think_in_prompt is None else think_in_prompt
     return get_reward_funcs(METHOD_REWARDS[config.method], config.reward_weights, mode=config.reward_mode,
-                            gsrm=config.gsrm, judge=config.judge, step_cap=config.step_cap)
+                            gsrm=config.gsrm, judge=config.judge, step_cap=config.step_cap, think_in_prompt=bool(tip))
 
 # %% ../nbs/09_train.ipynb #7495f92e
 def device_summary() -> str:
@@ -244,6 +326,7 @@ def peak_memory_gb() -> float:
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9   # Linux: KiB
 
+# %% ../nbs/09_train.ipynb #3c55fcf4
 def write_metrics_csv(output_dir, rows: list[dict] | None = None) -> Path:
     "Rewrite metrics.csv from metrics.jsonl (union of keys as columns), atomically."
     out = Path(output_dir)
@@ -297,30 +380,57 @@ def _append_run_info(out: Path, info: dict):
     except json.JSONDecodeError: events = []
     write_atomic(p, json.dumps(events + [info], indent=1))
 
-# %% ../nbs/09_train.ipynb #85f0df60
+# %% ../nbs/09_train.ipynb #56e45682
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 
-def checkpoints(output_dir) -> list[Path]:
-    "Complete checkpoints of a run (those with trainer_state.json), oldest first."
-    d = Path(output_dir)
-    if not d.exists(): return []
-    cks = [p for p in d.iterdir() if p.is_dir() and _CKPT.match(p.name) and (p / "trainer_state.json").exists()]
-    return sorted(cks, key=lambda p: int(_CKPT.match(p.name).group(1)))
+def _safetensors_problem(f: Path) -> str | None:
+    try:
+        with open(f, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little"); header = json.loads(fh.read(n))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+        size = f.stat().st_size
+        return None if size >= 8 + n + end else f"truncated ({size} of {8 + n + end} bytes)"
+    except (ValueError, KeyError, TypeError, OSError, MemoryError) as e: return f"unreadable header ({type(e).__name__})"
 
-def last_checkpoint(output_dir, clean: bool = False) -> Path | None:
-    "The newest complete checkpoint, or None; with `clean`, delete incomplete checkpoint dirs."
-    d = Path(output_dir)
-    if clean and d.exists():
-        for p in d.iterdir():
-            if p.is_dir() and _CKPT.match(p.name) and not (p / "trainer_state.json").exists(): shutil.rmtree(p)
-    cks = checkpoints(d)
-    return cks[-1] if cks else None
+def weights_problem(d) -> str | None:
+    "The first damaged weights file (safetensors, torch archive) in directory `d` as 'path: what is wrong', or None."
+    for f in sorted(Path(d).iterdir()):
+        if f.suffix == ".safetensors" and (why := _safetensors_problem(f)): return f"{f}: {why}"
+        if f.suffix in (".pt", ".pth", ".bin") and not zipfile.is_zipfile(f): return f"{f}: truncated (not a complete torch archive)"
+    return None
+
+def checkpoint_problem(ckpt) -> str | None:
+    "The first damaged file of a checkpoint directory as 'path: what is wrong', or None when it looks intact."
+    st = Path(ckpt) / "trainer_state.json"
+    if not st.is_file(): return f"{st}: missing (the save was interrupted)"
+    try: json.loads(st.read_text())
+    except (ValueError, OSError) as e: return f"{st}: not valid JSON ({e})"
+    return weights_problem(ckpt)
+
+# %% ../nbs/09_train.ipynb #85f0df60
+def _numbered(d: Path) -> list[Path]:
+    if not d.is_dir(): return []
+    return sorted((p for p in d.iterdir() if p.is_dir() and _CKPT.match(p.name)), key=lambda p: int(_CKPT.match(p.name).group(1)))
+
+def checkpoints(output_dir) -> list[Path]:
+    "Intact checkpoints of a run (see `checkpoint_problem`), oldest first."
+    return [p for p in _numbered(Path(output_dir)) if checkpoint_problem(p) is None]
+
+def last_checkpoint(output_dir, clean: bool = False, log=None) -> Path | None:
+    "The newest intact checkpoint, or None; damaged newer ones are reported to `log` (and deleted with `clean`)."
+    for p in reversed(_numbered(Path(output_dir))):
+        why = checkpoint_problem(p)
+        if why is None: return p
+        if log: log(f"skipping {p.name}: {why}" + ("; removed it" if clean else ""))
+        if clean: shutil.rmtree(p)
+    return None
 
 def global_step(path) -> int:
-    "The global step recorded in a run dir or checkpoint (trainer_state.json), 0 if none."
+    "The global step recorded in a run dir or checkpoint (its readable trainer_state.json), 0 if none."
     p = Path(path)
     for f in (p / "trainer_state.json", *(c / "trainer_state.json" for c in reversed(checkpoints(p)))):
-        if f.exists(): return int(json.loads(f.read_text()).get("global_step", 0))
+        try: return int(json.loads(f.read_text()).get("global_step", 0))
+        except (OSError, ValueError): continue
     return 0
 
 # %% ../nbs/09_train.ipynb #ca579472
@@ -362,74 +472,175 @@ def sft_args(config: TrainConfig, cuda: bool | None = None):
     kw.update(max_length=config.sft_max_length, completion_only_loss=True)
     return SFTConfig(**kw)
 
-# %% ../nbs/09_train.ipynb #f5bfade8
-def _load_student(config: TrainConfig):
-    if config.num_threads:
-        import torch; torch.set_num_threads(config.num_threads)
-    name = config.student
-    model, tok = load_model(name, quantization=config.quantization, device=None if not _force_cpu() else "cpu",
-                            trust_remote_code=config.trust_remote_code)
-    peft = as_lora_config({"r": config.lora_r, "alpha": config.lora_alpha, "dropout": config.lora_dropout}) if config.lora_r else None
-    return model, tok, peft
+# %% ../nbs/09_train.ipynb #4ed4395d
+OPERATIONAL_KEYS = frozenset({"preset", "description", "expected_memory", "output_dir", "resume", "overwrite",
+    "allow_changes", "save_steps", "save_total_limit", "logging_steps", "log_completions", "report_to", "num_threads"})
 
+def config_changes(saved: dict, config: TrainConfig) -> dict:
+    "Settings of `config` that differ from a run's saved config (missing keys count as their defaults): {key: (saved, now)}."
+    defaults = TrainConfig().to_dict()
+    now = config.to_dict()
+    return {k: (saved.get(k, defaults[k]), v) for k, v in now.items()
+            if k not in OPERATIONAL_KEYS and saved.get(k, defaults[k]) != v}
+
+# %% ../nbs/09_train.ipynb #4ecfa94b
+_RUN_FILES = ("metrics.jsonl", "metrics.csv", "run_info.json", "trainer_state.json", "training_args.bin", "README.md",
+              "adapter_model.safetensors", "adapter_config.json", "model.safetensors", "config.json",
+              "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+              "chat_template.jinja", "vocab.json", "merges.txt", "added_tokens.json", "rlkd_config.json")
+
+def run_files(out) -> list[Path]:
+    "The files and checkpoint directories a training run writes in `out` (TRL's completion tables included)."
+    out = Path(out)
+    found = [p for p in _numbered(out)] + [out / f for f in _RUN_FILES if (out / f).is_file()]
+    found += sorted(out.glob("model-*-of-*.safetensors")) + sorted((out / "completions").glob("completions_*.parquet"))
+    return found
+
+def has_progress(out) -> bool:
+    "Has the run in `out` saved anything worth keeping (a checkpoint, metrics, a final adapter or model)?"
+    out = Path(out)
+    return bool(_numbered(out)) or any((out / f).exists() for f in ("metrics.jsonl", "trainer_state.json",
+                                                                    "adapter_model.safetensors", "model.safetensors"))
+
+# %% ../nbs/09_train.ipynb #c38930cf
+def _listing(names, n=3) -> str: return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+def prepare_output(config: TrainConfig, log=print) -> dict:
+    "Check `config.out` against the rules above and make it ready; returns {'mode', 'checkpoint'}; refuses with a one-line error."
+    out = config.out
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"output {out} is a file, not a directory")
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    saved = _saved_config(out)
+    if entries and saved is None:
+        raise FileExistsError(f"output {out} is not empty and is not an rlkd run (it holds {_listing(entries)}); "
+                              f"choose a new or empty --output")
+    plan = {"mode": "new", "checkpoint": None}
+    if saved is not None and config.resume: plan = _resume_plan(config, saved, log)
+    elif saved is not None and has_progress(out):
+        if not config.overwrite:
+            raise FileExistsError(f"{out} holds an rlkd run (step {global_step(out)}, {len(run_files(out))} files); "
+                                  f"pass --resume to continue it or --overwrite to delete it and start over")
+        gone = run_files(out)
+        for p in gone: shutil.rmtree(p) if p.is_dir() else p.unlink()
+        log(f"rlkd train: --overwrite: removed {len(gone)} files/checkpoints of the earlier run in {out}")
+        plan["mode"] = "overwrite"
+    elif config.resume: log(f"rlkd train: nothing to resume in {out}; starting from step 0")
+    changed = plan.pop("changes", False)
+    if plan["mode"] in ("new", "overwrite") or changed:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomic(out / "rlkd_config.json", json.dumps(config.to_dict(), indent=1))
+    return plan
+
+def _saved_config(out: Path) -> dict | None:
+    f = out / "rlkd_config.json"
+    if not f.is_file(): return None
+    try: return json.loads(f.read_text())
+    except ValueError as e: raise ValueError(f"{f}: not valid JSON ({e}); fix or remove it") from None
+
+# %% ../nbs/09_train.ipynb #6aebbb09
+def _resume_plan(config: TrainConfig, saved: dict, log) -> dict:
+    out, changes = config.out, config_changes(saved, config)
+    if changes and not config.allow_changes:
+        diff = "; ".join(f"{k} {a!r} -> {b!r}" for k, (a, b) in changes.items())
+        raise ValueError(f"--resume with settings that differ from {out / 'rlkd_config.json'}: {diff}. "
+                         f"Resume with the run's settings, or pass --allow-changes")
+    done = global_step(out) if (out / "trainer_state.json").is_file() else 0      # the final state of a finished run
+    ck = last_checkpoint(out, clean=True, log=lambda m: log(f"rlkd train: {m}"))
+    step = max(done, global_step(ck) if ck else 0)
+    if config.max_steps > 0 and step >= config.max_steps:
+        if step == config.max_steps and not changes: return {"mode": "finished", "checkpoint": None, "step": step}
+        raise ValueError(f"{out} is already at step {step}, not before max_steps={config.max_steps}; nothing to resume")
+    if changes:
+        _append_run_info(out, {"event": "config_change", "changes": {k: list(v) for k, v in changes.items()}, "time": time.time()})
+    if ck is None: log(f"rlkd train: no intact checkpoint in {out}; starting from step 0")
+    return {"mode": "resume", "checkpoint": str(ck) if ck else None, "changes": bool(changes)}
+
+# %% ../nbs/09_train.ipynb #04fbbffa
+def on_main(fn, args):
+    "Run `fn()` on the main process only and return its result (or raise its error) on every process; `args`: TrainingArguments."
+    if args.world_size <= 1: return fn()
+    import torch.distributed as dist
+    box = [None]
+    if args.process_index == 0:
+        try: box = [("ok", fn())]
+        except Exception as e: box = [("error", e)]
+    dist.broadcast_object_list(box, src=0)
+    kind, value = box[0]
+    if kind == "error": raise value
+    return value
+
+def same_config_everywhere(config: TrainConfig, args):
+    "Raise on every process when the processes were not given the same settings."
+    if args.world_size <= 1: return
+    import torch.distributed as dist
+    every = [None] * args.world_size
+    dist.all_gather_object(every, config.to_dict())
+    for rank, d in enumerate(every):
+        diff = sorted(k for k in d if d[k] != every[0].get(k))
+        if diff: raise ValueError(f"process {rank} was given other settings than process 0 ({', '.join(diff)})")
+
+# %% ../nbs/09_train.ipynb #f5bfade8
 def _force_cpu() -> bool:
     import torch
     return not torch.cuda.is_available()
 
-def _resume_arg(config: TrainConfig):
-    if not config.resume: return None
-    ck = last_checkpoint(config.out, clean=True)
-    if ck is None: print(f"rlkd train: no checkpoint in {config.out}; starting from step 0", file=sys.stderr)
-    return str(ck) if ck else None
+def _load_student(config: TrainConfig):
+    if config.num_threads:
+        import torch; torch.set_num_threads(config.num_threads)
+    model, tok = load_model(config.student, quantization=config.quantization, device="cpu" if _force_cpu() else None,
+                            trust_remote_code=config.trust_remote_code)
+    peft = as_lora_config({"r": config.lora_r, "alpha": config.lora_alpha, "dropout": config.lora_dropout}) if config.lora_r else None
+    return model, tok, peft
 
-_RUN_FILES = ("metrics.jsonl", "metrics.csv", "run_info.json", "trainer_state.json", "adapter_model.safetensors")
-
-def _fresh_output(config: TrainConfig):
-    "A run that does not resume starts clean: stale checkpoints and metrics of an earlier run in the same dir go."
-    out = config.out
-    if config.resume or not out.exists(): return
-    old = [p for p in out.iterdir() if (p.is_dir() and (_CKPT.match(p.name) or p.name == "completions")) or p.name in _RUN_FILES]
-    for p in old: shutil.rmtree(p) if p.is_dir() else p.unlink()
-    if old: print(f"rlkd train: starting over in {out} (removed {len(old)} files/checkpoints of an earlier run; "
-                  f"use --resume to continue it)", file=sys.stderr)
-
-def _save_run_config(config: TrainConfig):
-    _fresh_output(config)
-    out = config.out; out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "rlkd_config.json", json.dumps(config.to_dict(), indent=1))
+def _log(msg: str, args=None):
+    "A line on stderr, from the main process only."
+    if args is None or args.process_index == 0: print(msg, file=sys.stderr, flush=True)
 
 def _finish(trainer, config: TrainConfig) -> Path:
     out = config.out
-    trainer.save_model(str(out))               # the final LoRA adapter (or full model when lora_r = 0)
-    trainer.processing_class.save_pretrained(str(out))
-    trainer.state.save_to_json(str(out / "trainer_state.json"))
+    trainer.save_model(str(out))               # the final LoRA adapter (or full model when lora_r = 0); main process only
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(str(out))
+        write_atomic(out / "trainer_state.json", json.dumps(asdict(trainer.state), indent=2, sort_keys=True) + "\n")
     return out
+
+# %% ../nbs/09_train.ipynb #069d2406
+def _start(config: TrainConfig, args) -> dict:
+    same_config_everywhere(config, args)
+    plan = on_main(lambda: prepare_output(config, log=lambda m: print(m, file=sys.stderr)), args)
+    if plan["mode"] == "finished": _log(f"rlkd train: {config.out} already finished at step {plan['step']}; nothing to do", args)
+    return plan
 
 def train_grpo(config: TrainConfig) -> Path:
     "Train with GRPO and the rewards of `config.method` (rlkd, rlkd-zero, grpo-outcome, grpo-steps); returns the output dir."
     if config.method == "sft": return train_sft(config)
     from trl import GRPOTrainer
+    args = grpo_args(config)
+    plan = _start(config, args)
+    if plan["mode"] == "finished": return config.out
     model, tok, peft = _load_student(config)
-    ds = build_dataset(config, tokenizer=tok)
-    funcs, weights = reward_set(config)
-    _save_run_config(config)
-    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=grpo_args(config, weights), train_dataset=ds,
+    tip = config.think_in_prompt if config.think_in_prompt is not None else template_opens_think(tok)
+    if tip: _log("rlkd train: the chat template opens <think>: format and tag rewards get think_in_prompt=true", args)
+    funcs, args.reward_weights = reward_set(config, think_in_prompt=tip)
+    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=build_dataset(config, tokenizer=tok),
                           processing_class=tok, peft_config=peft, callbacks=[_metrics_callback()(config)])
-    trainer.train(resume_from_checkpoint=_resume_arg(config))
+    trainer.train(resume_from_checkpoint=plan["checkpoint"])
     return _finish(trainer, config)
 
 def train_sft(config: TrainConfig) -> Path:
     "SFT distillation on the teacher traces (loss on the completion only); returns the output dir."
     from trl import SFTTrainer
     config = config.replace(method="sft")
+    args = sft_args(config)
+    plan = _start(config, args)
+    if plan["mode"] == "finished": return config.out
     model, tok, peft = _load_student(config)
-    ds = build_dataset(config, tokenizer=tok)
-    _save_run_config(config)
-    trainer = SFTTrainer(model=model, args=sft_args(config), train_dataset=ds, processing_class=tok,
+    trainer = SFTTrainer(model=model, args=args, train_dataset=build_dataset(config, tokenizer=tok), processing_class=tok,
                          peft_config=peft, callbacks=[_metrics_callback()(config)])
-    trainer.train(resume_from_checkpoint=_resume_arg(config))
+    trainer.train(resume_from_checkpoint=plan["checkpoint"])
     return _finish(trainer, config)
 
+# %% ../nbs/09_train.ipynb #7032dbea
 def train_method(method: str,                      # one of METHODS
                  config: TrainConfig | str | None = None, # a TrainConfig, a preset name, or None (cpu-tiny)
                  **overrides) -> Path:
@@ -444,7 +655,8 @@ def run_config(output_dir) -> TrainConfig:
     "The `TrainConfig` a run was started with."
     p = Path(output_dir) / "rlkd_config.json"
     if not p.exists(): raise FileNotFoundError(f"not a training run (no rlkd_config.json): {output_dir}")
-    return TrainConfig(**json.loads(p.read_text()))
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in json.loads(p.read_text()).items() if k in known})   # older runs: defaults fill in
 
 def load_trained(output_dir,                 # a run directory written by train_method
                  checkpoint: str | None = None, # e.g. 'checkpoint-4'; default the final adapter
@@ -454,6 +666,7 @@ def load_trained(output_dir,                 # a run directory written by train_
     "The trained student of a run as `(model, tokenizer)`, in eval mode."
     cfg = run_config(output_dir)
     src = Path(output_dir) / checkpoint if checkpoint else Path(output_dir)
+    if src.is_dir() and (why := weights_problem(src)): raise ValueError(f"cannot load the trained student: {why}")
     model, tok = load_model(cfg.student, quantization=cfg.quantization, device=device, trust_remote_code=cfg.trust_remote_code)
     if (src / "adapter_config.json").exists():
         from peft import PeftModel
@@ -468,51 +681,161 @@ def load_trained(output_dir,                 # a run directory written by train_
 
 # %% ../nbs/09_train.ipynb #bf0d59a2
 def accelerate_config_path(name: str) -> Path:
-    "Path of a packaged accelerate config ('multi_gpu', 'zero2', 'zero3') or of a given file."
+    "Path of a packaged accelerate config ('multi_gpu', 'zero2', 'zero3', 'fsdp') or of a given file."
     p = presets_dir() / f"accelerate_{name}.yaml"
     if p.exists(): return p
     if Path(name).exists(): return Path(name)
     opts = sorted(x.stem.removeprefix("accelerate_") for x in presets_dir().glob("accelerate_*.yaml"))
     raise ValueError(f"unknown accelerate config {name!r}; available: {', '.join(opts)} or a file path")
 
-def launch_command(config: TrainConfig, num_processes: int | None = None, extra: list[str] | None = None) -> list[str]:
-    "The `accelerate launch` command that runs `rlkd train` for `config` on several GPUs."
+# %% ../nbs/09_train.ipynb #1d9f3dc2
+def _toml_value(v) -> str:
+    if v is None: return "none"
+    if isinstance(v, bool): return "true" if v else "false"
+    if isinstance(v, str): return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list): return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)
+
+def train_argv(config: TrainConfig) -> list[str]:
+    "`rlkd train` arguments that rebuild `config` exactly: `--preset`, then `--set key=value` for each field that differs."
+    preset = config.preset or "cpu-tiny"
+    base = TrainConfig.load(preset).to_dict()
+    return ["--preset", preset] + [a for k, v in config.to_dict().items() if k != "preset" and v != base[k]
+                                   for a in ("--set", f"{k}={_toml_value(v)}")]
+
+# %% ../nbs/09_train.ipynb #614a9257
+def launch_command(config: TrainConfig,               # the run
+                   num_processes: int | None = None,  # processes (default: the accelerate config's)
+                   train_args: list[str] | None = None, # `rlkd train` arguments (default: `train_argv(config)`)
+                  ) -> list[str]:
+    "The `accelerate launch` command that runs `rlkd train` for `config` on several processes."
     cmd = ["accelerate", "launch", "--config_file", str(accelerate_config_path(config.accelerate_config or "multi_gpu"))]
     if num_processes: cmd += ["--num_processes", str(num_processes)]
-    cmd += ["-m", "rlkd_nb.cli", "train", "--method", config.method]
-    if config.preset: cmd += ["--preset", config.preset]
-    if config.output_dir: cmd += ["--output", config.output_dir]
-    return cmd + list(extra or [])
+    return cmd + ["-m", "rlkd_nb.cli", "train", *(train_argv(config) if train_args is None else train_args)]
 
-# %% ../nbs/09_train.ipynb #67878cf7
+# %% ../nbs/09_train.ipynb #af20757c
+def _local_tokenizer(name):
+    "The student's tokenizer when its files are on this machine (never downloads), else None."
+    if name in TINY_NAMES: return byte_tokenizer()
+    try:
+        from transformers import AutoTokenizer
+        from rlkd_nb.models import cache_dir, SMOLLM2_DIRNAME
+        path = cache_dir() / "models" / SMOLLM2_DIRNAME if name in PACKAGED_NAMES else resolve_model(name)
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except Exception: return None
+
+def _longest_prompt(config: TrainConfig, tok) -> int | None:
+    "Tokens of the run's longest prompt (first 256 problems) when tokenizer and data are on this machine; else None."
+    if tok is None: return None
+    try: recs = load_records(config.replace(n_train=min(config.n_train or 256, 256)))
+    except Exception: return None
+    return min(config.max_prompt_tokens or 10**9, max(prompt_tokens(tok, make_prompt(r["problem"], config.system_prompt)) for r in recs))
+
+def _capacity(cuda: bool) -> tuple[str, float | None]:
+    "The memory a run can use: the first GPU's, or this machine's RAM for a CPU run (GiB)."
+    import torch
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0); return f"GPU {p.name}", p.total_memory / 2**30
+    if cuda: return "no GPU found", None
+    return "CPU RAM", os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+# %% ../nbs/09_train.ipynb #719bfd5d
+def preflight(config: TrainConfig) -> dict:
+    "What a run will meet, checked before it loads: the template's `<think>`, memory against the device, the completion budget."
+    name, warn = config.student, []
+    shape, source = model_shape(name)
+    tok = _local_tokenizer(name)
+    if tok is not None: think, how = template_opens_think(tok), "rendered through the student's chat template"
+    elif shape and "think_in_template" in shape: think, how = shape["think_in_template"], "model table (template not on this machine)"
+    else: think, how = None, "unknown (tokenizer not on this machine)"
+    if think and config.think_in_prompt is False: warn.append("the template opens <think> but think_in_prompt = false: format and tag rewards will be 0")
+    if think is None and config.think_in_prompt is None: warn.append("cannot tell whether the template opens <think>: set think_in_prompt")
+    cuda = config.quantization == "4bit" or bool(config.bf16) or not _force_cpu()
+    where, cap = _capacity(cuda)
+    n_prompt = _longest_prompt(config, tok) or config.max_prompt_tokens
+    mem = None if shape is None else estimate_memory(
+        shape, config.quantization, lora_r=config.lora_r, batch=config.per_device_train_batch_size,
+        gen_batch=config.per_device_train_batch_size * config.gradient_accumulation_steps,
+        prompt_tokens=n_prompt, completion_tokens=config.max_completion_length,
+        gradient_checkpointing=config.gradient_checkpointing or config.quantization == "4bit", beta=config.beta, cuda=cuda)
+    fits = None if mem is None or cap is None else mem["total"] <= cap
+    if fits is False: warn.append(f"estimated peak {mem['total']} GiB exceeds {where} ({cap:.1f} GiB)")
+    if shape is None: warn.append(source)
+    need = (shape or {}).get("reasoning_tokens")
+    if need and config.max_completion_length < need:
+        warn.append(f"max_completion_length = {config.max_completion_length} is below the ~{need} tokens {name} reasons for: "
+                    f"most completions will be cut before </think> and score 0 on format, tag count and accuracy")
+    return dict(model=name, shape_source=source, think_in_prompt=think, think_source=how, prompt_tokens=n_prompt, memory_gib=mem,
+                device=where, capacity_gib=None if cap is None else round(cap, 1), fits=fits, warnings=warn)
+
+# %% ../nbs/09_train.ipynb #28c3aef5
+def preflight_report(pf: dict) -> str:
+    "`preflight`'s findings as lines of text, warnings last."
+    mem = pf["memory_gib"]
+    lines = [f"student: {pf['model']} (architecture from {pf['shape_source']}); longest prompt counted as {pf['prompt_tokens']} tokens",
+             f"chat template opens <think>: {pf['think_in_prompt']} ({pf['think_source']})"]
+    if mem: lines.append("estimated peak memory: " + f"{mem['total']} GiB = " +
+                         " + ".join(f"{k} {v}" for k, v in mem.items() if k != "total") + " (estimate, not measured)")
+    cap = "unknown" if pf["capacity_gib"] is None else f"{pf['capacity_gib']} GiB"
+    lines.append(f"device: {pf['device']} ({cap}); fits: {'unknown' if pf['fits'] is None else pf['fits']}")
+    return "\n".join(lines + [f"warning: {w}" for w in pf["warnings"]])
+
+# %% ../nbs/09_train.ipynb #da5829f2
 def _parse_value(v: str):
+    "A --set value in TOML syntax (`none` = unset); what TOML cannot read is taken as a plain string."
+    if v.lower() == "none": return None
     try: return tomllib.loads(f"x = {v}")["x"]
     except tomllib.TOMLDecodeError: return v
 
+_FLAGS = {"method": "method", "model": "model", "max_steps": "max_steps", "output": "output_dir"}
+
 def config_from_args(args) -> TrainConfig:
-    "The `TrainConfig` described by `rlkd train` arguments."
+    "The `TrainConfig` described by `rlkd train` arguments: preset/config file (or, on --resume, the run's own settings), then --set and flags."
     over = {}
     for kv in args.set or []:
         if "=" not in kv: raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
         k, v = kv.split("=", 1); over[k.strip().replace("-", "_")] = _parse_value(v.strip())
-    over.update(method=args.method, max_steps=args.max_steps, output_dir=args.output, model=args.model,
-                resume=True if args.resume else None)
-    if not args.preset and not args.config: args.preset = "cpu-tiny"
-    return TrainConfig.load(args.preset, args.config, **over)
+    for flag, key in _FLAGS.items():
+        v = getattr(args, flag)
+        if v is None: continue
+        if key in over and over[key] != v: raise ValueError(f"--{flag.replace('_', '-')} {v} and --set {key}={over[key]!r} disagree")
+        over[key] = v
+    over.update({f: True for f in ("resume", "overwrite", "allow_changes") if getattr(args, f)})
+    bad = sorted(set(over) - {f.name for f in fields(TrainConfig)})
+    if bad: raise ValueError(f"unknown config key(s): {', '.join(bad)}")
+    saved = _saved_config(Path(over["output_dir"])) if args.resume and over.get("output_dir") else None
+    if saved is not None and not args.preset and not args.config:
+        base = TrainConfig(**{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}})
+    else: base = TrainConfig.load(args.preset or (None if args.config else "cpu-tiny"), args.config)
+    return base.replace(**over)
 
+def _train_args(args) -> list[str]:
+    "The `rlkd train` arguments in `args`, minus --launch/--num-processes/--check/--print-config: what a launch must pass on."
+    out = []
+    for flag in ("preset", "config", "method", "model", "max_steps", "output"):
+        if getattr(args, flag) is not None: out += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    out += [f"--{f.replace('_', '-')}" for f in ("resume", "overwrite", "allow_changes") if getattr(args, f)]
+    return out + [a for kv in args.set or [] for a in ("--set", kv)]
+
+# %% ../nbs/09_train.ipynb #412df77c
 def _train_cmd(args) -> int:
+    main_rank = os.environ.get("RANK", "0") == "0"
     try:
         cfg = config_from_args(args)
         if args.launch:
-            print(" ".join(launch_command(cfg, args.num_processes))); return 0
+            print(shlex.join(launch_command(cfg, args.num_processes, _train_args(args)))); return 0
         if args.print_config:
             print(json.dumps(cfg.to_dict(), indent=1)); return 0
-        print(f"rlkd train: {cfg.method}, preset {cfg.preset or '-'}: {cfg.description or cfg.model}; "
-              f"expected memory {cfg.expected_memory or 'n/a'}; output {cfg.out}", file=sys.stderr, flush=True)
+        if args.check:
+            pf = preflight(cfg); print(preflight_report(pf)); return 1 if pf["fits"] is False else 0
+        if main_rank:
+            print(f"rlkd train: {cfg.method}, preset {cfg.preset or '-'}: {cfg.description or cfg.model}; "
+                  f"expected memory {cfg.expected_memory or 'n/a'}; output {cfg.out}", file=sys.stderr, flush=True)
         out = train_method(cfg.method, cfg)
     except (ValueError, OSError, ModelNotAvailable, KeyError, ImportError) as e:   # user errors: one line, no traceback
-        print(f"rlkd train: error: {e}", file=sys.stderr); return 2
-    print(str(out))
+        if main_rank: print(f"rlkd train: error: {e}", file=sys.stderr)
+        return 2
+    if main_rank: print(str(out))
     return 0
 
 def add_cli(subparsers):
@@ -522,12 +845,15 @@ def add_cli(subparsers):
     p.add_argument("--preset", help="packaged preset (default cpu-tiny when no --config)")
     p.add_argument("--config", help="TOML file applied on top of the preset")
     p.add_argument("--method", choices=METHODS, help="training method (default: the config's, i.e. rlkd)")
-    p.add_argument("--model", help="student: hub name, local dir, 'smollm2' or 'tiny'")
+    p.add_argument("--model", help="student: hub name, local dir, 'smollm2', 'tiny' or a registered name")
     p.add_argument("--max-steps", type=int, help="optimizer steps")
     p.add_argument("--output", help="output directory (default runs/<method>-<preset>)")
-    p.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint in the output dir")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any config field (TOML value syntax)")
+    p.add_argument("--resume", action="store_true", help="continue the run in the output dir from its newest intact checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="delete the earlier run in the output dir and start over")
+    p.add_argument("--allow-changes", action="store_true", help="with --resume: accept settings that differ from the run's")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override any config field (TOML value syntax; none = unset)")
     p.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
-    p.add_argument("--launch", action="store_true", help="print the multi-GPU accelerate launch command and exit")
-    p.add_argument("--num-processes", type=int, help="with --launch: number of GPU processes")
+    p.add_argument("--check", action="store_true", help="pre-flight: chat template, memory estimate, completion budget; then exit")
+    p.add_argument("--launch", action="store_true", help="print the multi-process accelerate launch command of this run and exit")
+    p.add_argument("--num-processes", type=int, help="with --launch: number of processes")
     p.set_defaults(func=_train_cmd)

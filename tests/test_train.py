@@ -1,4 +1,6 @@
-"Training: presets, configs, rewards per method, launcher configs, QLoRA GRPO, SFT, kill + resume, CLI."
+"""Training: presets against the paper, rewards per method, data slices, QLoRA GRPO, SFT masking, every method end to end,
+kill + resume, CLI in a subprocess. (Config layering and validation are in 09_train; run-directory safety in
+test_runs_safety.py; launcher configs and multi-process runs in test_multiprocess.py.)"""
 import json
 import os
 import signal
@@ -57,22 +59,6 @@ def test_paper_preset_matches_method_md():
     assert TrainConfig.load("paper", method="rlkd-zero").student == "Qwen/Qwen2.5-Math-7B"
 
 
-def test_config_layers_and_errors(tmp_path):
-    f = tmp_path / "c.toml"
-    f.write_text('preset = "tiny"\nmax_steps = 9\nreward_mode = "normalized"\n')
-    c = TrainConfig.load(path=f, max_steps=11)
-    assert (c.model, c.max_steps, c.reward_mode) == ("tiny", 11, "normalized")
-    f.write_text("max_steps = [\n")
-    with pytest.raises(ValueError, match="invalid TOML"):
-        TrainConfig.load("tiny", f)
-    with pytest.raises(ValueError, match="unknown config key"):
-        TrainConfig.load("tiny", learning_rat=1)
-    with pytest.raises(ValueError, match="reward_mode"):
-        TrainConfig.load("tiny", reward_mode="log")
-    with pytest.raises(ValueError, match="at least 2"):
-        TrainConfig.load("tiny", num_generations=1, per_device_train_batch_size=4)
-
-
 # ---------------------------------------------------------------- rewards per method
 
 def test_reward_sets_per_method(tmp_path):
@@ -122,35 +108,6 @@ def test_jsonl_dataset_gets_teacher_structures_once(tmp_path):
 
 # ---------------------------------------------------------------- scaling-out configs (validated on CPU)
 
-def test_accelerate_configs_parse():
-    from accelerate.commands.config.config_args import load_config_from_file
-    seen = {}
-    for f in sorted(presets_dir().glob("accelerate_*.yaml")):
-        cfg = load_config_from_file(str(f))
-        seen[f.stem] = (str(cfg.distributed_type), cfg.mixed_precision, cfg.num_processes)
-        if cfg.deepspeed_config:
-            assert cfg.deepspeed_config["zero_stage"] in (2, 3)
-    assert set(seen) == {"accelerate_multi_gpu", "accelerate_zero2", "accelerate_zero3"}
-    assert "DEEPSPEED" in seen["accelerate_zero3"][0] and "MULTI_GPU" in seen["accelerate_multi_gpu"][0]
-
-
-DS_TOP = {"bf16", "fp16", "zero_optimization", "gradient_accumulation_steps", "gradient_clipping", "train_batch_size",
-          "train_micro_batch_size_per_gpu", "steps_per_print", "wall_clock_breakdown", "optimizer", "scheduler"}
-DS_ZERO = {"stage", "allgather_partitions", "allgather_bucket_size", "overlap_comm", "reduce_scatter",
-           "reduce_bucket_size", "contiguous_gradients", "offload_optimizer", "offload_param", "sub_group_size",
-           "stage3_prefetch_bucket_size", "stage3_param_persistence_threshold", "stage3_max_live_parameters",
-           "stage3_max_reuse_distance", "stage3_gather_16bit_weights_on_model_save"}
-
-
-@pytest.mark.parametrize("stage", [2, 3])
-def test_deepspeed_json_keys(stage):
-    d = json.loads((presets_dir() / f"deepspeed_zero{stage}.json").read_text())
-    assert set(d) <= DS_TOP and set(d["zero_optimization"]) <= DS_ZERO
-    assert d["zero_optimization"]["stage"] == stage
-    assert d["train_micro_batch_size_per_gpu"] == "auto"      # the Trainer fills batch sizes in
-    if stage == 2: assert not any(k.startswith("stage3_") for k in d["zero_optimization"])
-
-
 def test_grpo_config_with_vllm_builds_on_cpu(tmp_path):
     a = grpo_args(tiny(tmp_path, use_vllm=True, vllm_mode="server"), weights=[1, 1, 1, 1], cuda=False)
     assert a.use_vllm and a.vllm_mode == "server" and a.use_cpu and not a.bf16
@@ -158,11 +115,15 @@ def test_grpo_config_with_vllm_builds_on_cpu(tmp_path):
     assert a.use_vllm and a.vllm_mode == "colocate" and a.bf16 and a.vllm_gpu_memory_utilization == 0.3
 
 
-def test_launch_command():
-    cmd = train.launch_command(TrainConfig.load("paper", output_dir="runs/p"), num_processes=4)
+def test_launch_command_rebuilds_the_config():
+    from rlkd_nb.train import config_from_args, train_argv
+    from rlkd_nb.cli import build_parser
+    cfg = TrainConfig.load("paper", output_dir="runs/p", method="rlkd-zero", max_steps=3, judge="lexical",
+                           system_prompt="Think.\n\"Carefully\".", reward_weights=[1, 2, 3, 4.5], zero_model=None)
+    cmd = train.launch_command(cfg, num_processes=4)
     assert cmd[:3] == ["accelerate", "launch", "--config_file"] and cmd[3].endswith("accelerate_zero3.yaml")
-    assert cmd[4:] == ["--num_processes", "4", "-m", "rlkd_nb.cli", "train", "--method", "rlkd",
-                       "--preset", "paper", "--output", "runs/p"]
+    assert cmd[4:9] == ["--num_processes", "4", "-m", "rlkd_nb.cli", "train"]
+    assert config_from_args(build_parser().parse_args(cmd[8:])) == cfg          # the command runs exactly this config
 
 
 # ---------------------------------------------------------------- training runs (tiny model)
@@ -246,8 +207,9 @@ def test_cli_print_config_and_launch():
     assert r.returncode == 0, r.stderr
     c = json.loads(r.stdout[r.stdout.index("{"):])
     assert (c["method"], c["max_steps"], c["quantization"]) == ("grpo-steps", 3, "4bit")
-    r = _cli("train", "--preset", "paper", "--launch", "--num-processes", "8")
+    r = _cli("train", "--preset", "paper", "--max-steps", "2", "--set", 'judge="lexical"', "--launch", "--num-processes", "8")
     assert r.stdout.startswith("accelerate launch --config_file") and "--num_processes 8" in r.stdout
+    assert r.stdout.rstrip().endswith("train --preset paper --max-steps 2 --set 'judge=\"lexical\"'")   # nothing dropped
 
 
 @pytest.mark.slow
@@ -279,13 +241,3 @@ def test_kill_after_checkpoint_then_resume(tmp_path):
     model, tok = load_trained(out)                                      # the adapter is intact and loads
     ids = tok("<|im_start|>user\nhi<|im_end|>\n", return_tensors="pt")
     assert model(**ids).logits.shape[-1] == len(tok)
-
-
-def test_fresh_run_clears_an_earlier_run(tmp_path):
-    out = tmp_path / "run"
-    (out / "checkpoint-7").mkdir(parents=True)
-    (out / "checkpoint-7" / "trainer_state.json").write_text('{"global_step": 7}')
-    (out / "metrics.jsonl").write_text('{"step": 7, "loss": 1.0}\n')
-    train_method("grpo-outcome", tiny(tmp_path, max_steps=1, save_steps=1, n_train=4))
-    assert not (out / "checkpoint-7").exists() and last_checkpoint(out).name == "checkpoint-1"
-    assert [m["step"] for m in read_metrics(out) if "loss" in m] == [1]
