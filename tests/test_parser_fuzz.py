@@ -1,9 +1,10 @@
-"""Fuzzing core.parse_gsrm with >= 10,000 mutated GSRM outputs: it must never raise and always return a Structure.
+"""Fuzzing core.parse_gsrm with 10,000 mutated GSRM outputs: it never raises, never invents text, and round-trips.
 
-Seeded, so a failure is reproducible: the assertion message carries the seed and the offending text."""
-import json, random, re, time
+Seeded, so a failure is reproducible: the assertion message carries the offending text. (Its time per KB on
+adversarial input is tests/test_text_fuzz.py's job.)"""
+import json, random, re
 import pytest
-from rlkd_nb.core import Structure, as_structure, parse_gsrm
+from rlkd_nb.core import MAX_FIELD_CHARS, Structure, as_structure, parse_gsrm
 from rlkd_nb.data import load_builtin
 from rlkd_nb.gsrm import extract
 
@@ -57,36 +58,33 @@ def mutate(text: str, rng: random.Random) -> str:
     return "\n".join(lines)
 
 def _check(st, text):
-    assert isinstance(st, Structure), text
+    "What parse_gsrm promises on any text: fields are cleaned pieces of the input at their span, and the JSON form round-trips."
+    src = text if isinstance(text, str) else ("" if text is None else str(text))
     d = st.to_dict()
     assert Structure.from_dict(json.loads(json.dumps(d))) == Structure.from_dict(d)
     st.to_text(); st._repr_markdown_(); st._repr_html_()
     for s in st:
-        assert isinstance(s.meta, str) and isinstance(s.subproblem, str) and isinstance(s.answer, str)
+        a, b = s.span
+        assert 0 <= a < b <= len(src), (s.span, text)
+        for f in (s.meta, s.subproblem, s.answer):
+            assert f in src[a:b] and len(f) <= MAX_FIELD_CHARS, (f, text)   # nothing invented, nothing unbounded
+    if st.final_answer: assert st.final_answer in src, text
+    assert len(st) <= src.count("[")                                        # at most one step per tag
 
 def test_parse_gsrm_fuzz():
     rng = random.Random(20261127)
     bases = _bases()
-    t0 = time.perf_counter()
     specials = ["", " ", "\n", None, "[", "]", "[Answer 1]", "[Answer 1]:", "So the final answer is:", "\x00" * 10, "[Meta-reasoning 1]" * 500,
                 "[" * 10000, "[Answer 1]: " + "x" * 100000, 12345, "😀" * 1000]
-    n = 0
-    for text in specials:
-        _check(parse_gsrm(text), text); n += 1
-    while n < N_CASES:
-        text = mutate(rng.choice(bases), rng)
+    for text in specials + [mutate(rng.choice(bases), rng) for _ in range(N_CASES)]:
         try:
             st = parse_gsrm(text)
         except Exception as e:   # report the exact input that crashed core.parse_gsrm
             pytest.fail(f"parse_gsrm raised {type(e).__name__}: {e} on input {text!r}")
         _check(st, text)
-        if not isinstance(text, str) or text.lstrip()[:1] not in "{[":
-            _check(as_structure(text), text)
-        n += 1
-    dt = time.perf_counter() - t0
-    print(f"{n} cases in {dt:.1f}s")
-    assert n >= N_CASES
-    assert dt < 60       # budget ~20 s on a quiet 2-core machine; generous under load
+        if isinstance(text, str) and text.lstrip()[:1] not in "{[":
+            assert as_structure(text) == st                                 # GSRM text reads the same through as_structure
+
 
 def test_alias_only_mutations_keep_every_step():
     "A real behaviour check, not just 'no crash': alias, case and spacing changes alone lose no step or field."

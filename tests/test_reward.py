@@ -1,14 +1,17 @@
-"Tests of rlkd_nb.reward and rlkd_nb.judges: the batched structure reward against the sequential one, judges, outcome rewards, RLKDReward, the reward registry, CLI."
-import json, math, random, subprocess, sys
+"""Tests of rlkd_nb.reward and rlkd_nb.judges that a notebook cannot hold: the batched reward against the sequential
+one on 1,200 random pairs with a judge that records every question; real MiniLM packing under both attention
+kernels; the LLM judge on tokenizers built to trip it; RLKDReward's every failure path; the CLI, also in a
+subprocess; one GRPO step. The worked example, the outcome rewards and every helper's examples live in
+nbs/06_reward.ipynb and nbs/03_judges.ipynb; tests/test_outcome_rewards.py holds the outcome-reward case table."""
+import copy, json, random, subprocess, sys
+from pathlib import Path
 
 import pytest
 
 from rlkd_nb.core import Step, Structure
-from rlkd_nb.judges import (AnswerJudge, CompositeJudge, EmbeddingJudge, ExactJudge, Judge, LexicalJudge, LLMJudge,
-                            answers_equal, get_judge, judge_names, token_f1)
-from rlkd_nb.reward import (RLKDReward, RewardResult, accuracy_reward, add_teacher_structures, format_reward,
-                            get_reward_funcs, score_json, structure_reward, structure_reward_batch, structure_reward_sequential,
-                            tag_count_reward)
+from rlkd_nb.judges import EmbeddingJudge, ExactJudge, Judge, LexicalJudge, LLMJudge, get_judge, judge_names, yes_no_token_ids
+from rlkd_nb.reward import (RLKDReward, add_teacher_structures, get_reward_funcs, structure_reward, structure_reward_batch,
+                            structure_reward_sequential)
 
 
 def st(*rows):
@@ -34,6 +37,17 @@ def random_structure(rng, max_steps=8):
     vocab_m, vocab_q, vocab_a = ["plan A", "plan B", "Plan a."], ["q1", "q2", "Q1?"], ["1", "2", "2."]
     return Structure([Step(rng.choice(vocab_m), rng.choice(vocab_q), rng.choice(vocab_a))
                       for _ in range(rng.randint(0, max_steps))])
+
+
+TEACHER = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "9"),
+             ("Turn eggs into money.", "How much does she make?", "18"),
+             ("Check the price per egg.", "What is the price per egg?", "2"),
+             ("Add a week.", "How much per week?", "126"),
+             ("Conclude.", "What is the final answer?", "18"))
+STUDENT = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "10"),
+             ("Turn eggs into money.", "What is her weekly income?", "18"),
+             ("Count the muffins.", "How many muffins?", "4"),
+             ("Add a week.", "How much per week?", "126"))
 
 
 @pytest.mark.parametrize("strategy,passes", [("staged", 3), ("staged", 1), ("staged", 2), ("staged", 5), ("staged", 20),
@@ -63,8 +77,6 @@ def test_batched_equals_sequential_reference(strategy, passes, mode):
         assert judge.n_batches == min(passes, 8) and judge.n_decisions >= official
 
 
-# ---------------------------------------------------------------- hand-computed totals
-
 TEACHER = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "9"),
              ("Turn eggs into money.", "How much does she make?", "18"),
              ("Check the price per egg.", "What is the price per egg?", "2"),
@@ -74,52 +86,6 @@ STUDENT = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "
              ("Turn eggs into money.", "What is her weekly income?", "18"),
              ("Count the muffins.", "How many muffins?", "4"),
              ("Add a week.", "How much per week?", "126"))
-
-
-def test_worked_example_of_the_method():
-    r = structure_reward(TEACHER, STUDENT, judge="exact")
-    assert r.total == 1.0 and r.mode == "paper"
-    assert [v.score for v in r.steps] == [0.5, 0.5, 0.0, 0.0]
-    assert r.gate_index == 2 and (r.n_teacher, r.n_student) == (5, 4)
-    assert r.judge_calls == 3 + 2 * 2
-    assert [v.gated for v in r.steps] == [False, False, False, True]
-    assert r.steps[0].answer_match is False and r.steps[1].subproblem_match is False
-    n = structure_reward(TEACHER, STUDENT, judge="exact", mode="normalized")
-    assert n.total == pytest.approx(1.0 / 5) and [v.score for v in n.steps] == [0.5, 0.5, 0.0, 0.0]
-
-
-def test_first_step_mismatch_scores_zero():
-    s = st(("Something else entirely.", "How many eggs does Janet sell?", "9"), *[(x.meta, x.subproblem, x.answer) for x in TEACHER.steps[1:]])
-    for mode in ("paper", "normalized"):
-        r = structure_reward(TEACHER, s, judge="exact", mode=mode)
-        assert r.total == 0.0 and r.gate_index == 0 and r.judge_calls == 1
-        assert [v.gated for v in r.steps] == [False, True, True, True, True]
-        assert all(v.meta_match is None for v in r.steps[1:])
-
-
-def test_student_longer_than_teacher():
-    t = st(("a", "q1", "1"), ("b", "q2", "2"))
-    s = st(("a", "q1", "1"), ("b", "q2", "3"), ("c", "q3", "3"), ("d", "q4", "4"))
-    r = structure_reward(t, s, judge="exact")
-    assert r.total == 1.5 and len(r.steps) == 2 and r.gate_index is None and r.judge_calls == 6
-    assert structure_reward(t, s, judge="exact", mode="normalized").total == pytest.approx(0.75)
-
-
-def test_empty_teacher_or_student():
-    j = CountingJudge()
-    for t, s in [(Structure(), TEACHER), (TEACHER, Structure()), (Structure(), Structure()), ("", "no tags at all")]:
-        for mode in ("paper", "normalized"):
-            r = structure_reward(t, s, judge=j, mode=mode)
-            assert r.total == 0.0 and r.steps == [] and r.judge_calls == 0 and r.gate_index is None
-    assert j.asked == []
-
-
-def test_answers_equal_but_written_differently():
-    t, s = st(("m", "q", "1/2")), st(("m", "q", "0.5"))
-    mixed = CompositeJudge({"meta": "exact", "subproblem": "exact", "answer": "answer"})
-    assert structure_reward(t, s, judge=mixed).total == 1.0
-    assert structure_reward(t, s, judge="exact").total == 0.5       # the exact judge sees two different strings
-    assert answers_equal(r"\frac{1}{2}", "0.5") and answers_equal("$1,200", "1200") and not answers_equal("2", "3")
 
 
 @pytest.mark.parametrize("pairwise", [True, False])
@@ -143,58 +109,16 @@ def test_no_judge_call_after_the_gate(pairwise):
     assert r3.judge_calls == 7 and r3.total == 1.0 and len(j3.asked) == 8 and j3.n_batches == 2
 
 
-def test_result_display_and_dict(monkeypatch):
-    import rlkd_nb.reward as rw
-    monkeypatch.setattr(rw, "_RESULT_RENDERER", None)        # the plain table (rlkd_nb.viz may have registered its own)
-    r = structure_reward(TEACHER, STUDENT, judge="exact")
-    h = r._repr_html_()
-    assert h.count("<tr") == 1 + 4 and "total (paper): 1" in h and "gate: step 3" in h
-    d = json.loads(json.dumps(r.to_dict()))
-    assert d["steps"][3]["gated"] is True and d["total"] == 1.0 and "raw" not in d
-    assert set(score_json(r)) == {"total", "mode", "gate_index", "n_teacher", "n_student", "judge_calls", "steps"}
-    rw.set_result_renderer(lambda res: f"<b>custom {res.total}</b>")
-    try: assert r._repr_html_() == "<b>custom 1.0</b>"
-    finally: rw.set_result_renderer(None)
-
-
-def test_inputs_in_every_form():
-    r1 = structure_reward(TEACHER.to_json(), STUDENT.to_text(), judge="exact")
-    r2 = structure_reward(TEACHER.to_dict(), STUDENT.to_dict()["steps"], judge="exact")
-    assert r1.total == r2.total == 1.0
-    with pytest.raises(ValueError, match="mode must be"):
-        structure_reward(TEACHER, STUDENT, judge="exact", mode="mean")
-    with pytest.raises(ValueError, match="unknown judge"):
-        structure_reward(TEACHER, STUDENT, judge="oracle")
+def test_empty_sides_never_reach_the_judge():
+    j = CountingJudge()
+    for t, s in [(Structure(), TEACHER), (TEACHER, Structure()), (Structure(), Structure()), ("", "no tags at all")]:
+        for mode in ("paper", "normalized"):
+            r = structure_reward(t, s, judge=j, mode=mode)
+            assert r.total == 0.0 and r.steps == [] and r.judge_calls == 0 and r.gate_index is None
+    assert j.asked == []
 
 
 # ---------------------------------------------------------------- judges
-
-def test_exact_and_lexical_judges():
-    j = ExactJudge()
-    assert j.compare([("  The Answer. ", "the   answer", "answer"), ("a", "b", "meta"), ("", "", "meta")]) == [(True, 1.0), (False, 0.0), (False, 0.0)]
-    assert (j.n_decisions, j.n_batches) == (3, 1)
-    assert token_f1("how many eggs", "how many eggs") == 1.0 and token_f1("a b", "c d") == 0.0
-    lj = LexicalJudge(threshold=0.5)
-    (m1, s1), (m2, s2) = lj.compare([("How many eggs are left?", "How many eggs remain left?", "subproblem"),
-                                     ("How many eggs are left?", "What is the price?", "subproblem")])
-    assert m1 and not m2 and s1 > s2
-    with pytest.raises(ValueError, match="unknown field"):
-        j.compare([("a", "a", "questions")])
-
-
-def test_embedding_judge_batches_and_caches():
-    e = EmbeddingJudge()
-    res = e.compare([("How many eggs does Janet sell?", "How many eggs does Janet sell per day?", "subproblem"),
-                     ("How many eggs does Janet sell?", "What is the capital of France?", "subproblem"),
-                     ("Find the eggs left to sell.", "Work out how many eggs remain to be sold.", "meta")])
-    assert [m for m, _ in res] == [True, False, True] and e.forward_passes == 1
-    e.compare([("How many eggs does Janet sell?", "Find the eggs left to sell.", "meta")])
-    assert e.forward_passes == 1                                    # all cached
-    small = EmbeddingJudge(cache_size=2)
-    small.embed(["a", "b", "c"])
-    assert list(small.cache) == ["b", "c"]
-
-
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
 def test_packed_embeddings_equal_padded_ones(attn):
@@ -241,39 +165,63 @@ def test_default_judge_batch_is_sequential_in_three_passes():
         assert r == structure_reward_sequential(teacher, s, judge)
     assert len({r.gate_index for r in got}) > 1 and len({r.total for r in got}) > 1   # the batch is not degenerate
 
-def test_answer_judge():
-    a = AnswerJudge()
-    assert [m for m, _ in a.compare([("1/2", "0.5", "answer"), ("$18", "18 dollars", "answer"), ("120,000", "120000", "answer"),
-                                     ("9", "10", "answer"), ("Paris", "paris.", "answer"), ("x^2", "x*x", "answer"),
-                                     ("50%", "0.5", "answer"), ("dog", "god", "answer")])] == \
-           [True, True, True, False, True, True, True, False]
 
-
-def test_llm_judge_on_a_tiny_model():
+def yes_no_model():
+    "The tiny random model with a tokenizer that has whole-word yes/no tokens and splits YES into Y + ES (as SmolLM2's does)."
     from rlkd_nb.models import tiny_model
-    j = LLMJudge(*tiny_model())
-    questions = [("How many eggs?", "How many eggs?", "subproblem"), ("9", "a much longer answer than the other one", "answer"),
-                 ("plan", "plan", "meta")]
-    res = j.compare(questions)
-    assert j.forward_passes == 1 and all(0.0 <= s <= 1.0 for _, s in res)
-    alone = [j.compare([q])[0][1] for q in questions]
-    assert alone == pytest.approx([s for _, s in res], abs=1e-4)      # left padding does not change a verdict
-    assert all((s >= 0.5) == m for m, s in res)
-    g = LLMJudge(*tiny_model(), mode="generate")
-    gres = g.compare(questions)
-    assert all(s in (0.0, 1.0) for _, s in gres) and g.unparsed <= len(questions)
-    with pytest.raises(ValueError):
-        LLMJudge(*tiny_model(), mode="sample")
+    model, tok = tiny_model()
+    tok.add_tokens(["yes", "Yes", "no", "No", "Y", "ES", "N", "O"])
+    model.resize_token_embeddings(len(tok))
+    return model, tok
 
 
-def test_composite_routes_by_field_and_shares_judges():
-    e = ExactJudge()
-    c = CompositeJudge({"meta": e, "subproblem": e, "answer": AnswerJudge()})
-    res = c.compare([("a", "a", "meta"), ("q", "Q", "subproblem"), ("1/2", "0.5", "answer")])
-    assert [m for m, _ in res] == [True, True, True] and e.n_batches == 1 and e.n_decisions == 2
-    with pytest.raises(ValueError, match="no judge"):
-        CompositeJudge({"meta": e})
-    assert isinstance(get_judge(), CompositeJudge) and get_judge(e) is e
+def test_yes_no_sets_hold_whole_words_only():
+    model, tok = yes_no_model()
+    y, n = yes_no_token_ids(tok)
+    assert [tok.decode([i]) for i in y] == ["yes", "Yes"] and [tok.decode([i]) for i in n] == ["no", "No"]
+    first = lambda w: tok(w, add_special_tokens=False)["input_ids"][0]
+    assert tok.decode([first("YES")]) == "Y" and first("YES") not in y      # the first-token rule would have taken 'Y'
+    assert tok.decode([first("NO")]) == "N" and first("NO") not in n
+
+
+def test_llm_judge_leaves_the_tokenizer_alone_and_ignores_batch_mates():
+    model, tok = yes_no_model()
+    tok.padding_side, tok.pad_token = "right", None
+    before = (tok.padding_side, tok.pad_token, tok.pad_token_id, tok.bos_token, len(tok), tok.chat_template)
+    j = LLMJudge(model, tok, batch_size=4)
+    rng = random.Random(0)
+    words = ["eggs", "Janet", "sells", "nine", "dollars", "market", "how", "many", "per", "day"]
+    qs = [(" ".join(rng.choices(words, k=rng.randint(1, 12))), " ".join(rng.choices(words, k=rng.randint(1, 12))),
+           rng.choice(["meta", "subproblem", "answer"])) for _ in range(10)]
+    together = j.compare(qs)
+    assert j.forward_passes == 3                                              # 10 questions in batches of 4
+    alone = [j.compare([q])[0][1] for q in qs]
+    assert alone == pytest.approx([s for _, s in together], abs=1e-4)         # left padding does not change a verdict
+    assert all((s >= 0.5) == m for m, s in together)
+    assert (tok.padding_side, tok.pad_token, tok.pad_token_id, tok.bos_token, len(tok), tok.chat_template) == before
+    g = LLMJudge(model, tok, mode="generate")
+    assert [s for _, s in g.compare(qs[:3])] == [1.0 if m else 0.0 for m, _ in g.compare(qs[:3])]
+    assert (tok.padding_side, tok.pad_token) == ("right", None)
+
+
+def test_llm_judge_adds_bos_only_without_a_chat_template():
+    model, tok = yes_no_model()
+    tok.bos_token = "<|endoftext|>"
+    assert not LLMJudge(model, tok).prompt("a", "b", "meta").startswith("<|endoftext|>")   # the template owns the start
+    plain = copy.deepcopy(tok); plain.chat_template = None
+    j = LLMJudge(model, plain)
+    assert j.prompt("a", "b", "meta").startswith("<|endoftext|>Two reasoning steps")
+    ids = j._encode([j.prompt("a", "b", "meta")])["input_ids"][0].tolist()
+    assert ids[0] == plain.bos_token_id and ids.count(plain.bos_token_id) == 1
+
+
+@pytest.mark.slow   # loads the packaged SmolLM2 (converted from GGUF on first use)
+def test_smollm2_yes_no_sets_have_no_bare_letter():
+    from rlkd_nb.models import load_model
+    _, tok = load_model(None)
+    y, n = yes_no_token_ids(tok)
+    assert {tok.decode([i]).strip() for i in y} <= {"yes", "Yes", "YES"} and {tok.decode([i]).strip() for i in n} <= {"no", "No", "NO"}
+    assert tok.convert_tokens_to_ids("Y") not in y and tok.convert_tokens_to_ids("N") not in n
 
 
 def test_judge_registry_names_every_choice():
@@ -292,31 +240,10 @@ def test_judge_registry_names_every_choice():
         del _JUDGE_FACTORIES["loose-lexical"]
 
 
-# ---------------------------------------------------------------- outcome rewards
-
-GOOD = "<think>\nShe sells 9 eggs at $2.\n</think>\n<answer>\nThe answer is \\boxed{18}\n</answer>"
-
-
-def test_accuracy_reward():
-    comps = [GOOD, "work\n#### 18", "<answer>\n17\n</answer>", "nothing here", "\\boxed{\\frac{1}{2}}", "\\boxed{0.5}"]
-    assert accuracy_reward(comps, answer=["18", "18", "18", "18", "0.5", "\\frac12"]) == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0]
-    chat = [[{"role": "assistant", "content": GOOD}]]
-    assert accuracy_reward(chat, answer=["Janet sells 9.\n#### 18"]) == [1.0]
-    assert accuracy_reward(chat, answer=["no number"]) == [None]
-    with pytest.raises(ValueError, match="answer"):
-        accuracy_reward([GOOD])
-
-
-def test_format_and_tag_count_rewards():
-    chat = [{"role": "assistant", "content": GOOD}]
-    assert format_reward([GOOD, chat, "<think>\nx\n</think>\n18", "<think>x</think><answer>1</answer>"]) == [1.0, 1.0, 0.0, 0.0]
-    assert tag_count_reward([GOOD, "<think>\nx\n</think>\n", "none", GOOD + GOOD]) == [1.0, 0.5, 0.0, 0.0]
-
-
 # ---------------------------------------------------------------- RLKDReward
 
 class LineGSRM:
-    "Each line `question? answer` is one step; counts its calls."
+    "Each line `question? answer` is one step; counts its calls; raises on a marker."
     name = "lines"
     def __init__(self, fail_on=None): self.calls, self.fail_on = 0, fail_on
     def extract(self, problem, reasoning):
@@ -338,44 +265,49 @@ def trl_kwargs(n, logged, metrics, **cols):
                 log_metric=lambda k, v: metrics.__setitem__(k, v), **cols)
 
 
-def test_rlkd_reward_scores_a_batch_and_logs():
-    rf = RLKDReward(gsrm=LineGSRM(), judge="exact")
-    comps = ["<think>\nHow many eggs are sold? 9\nHow much money? 18\n</think>\n\\boxed{18}",
-             [{"role": "assistant", "content": "How many eggs are sold? 10\nWhat is the weekly pay? 126"}],
-             "How many eggs are sold? 9", "no structure at all"]
+UNUSABLE = [None, "", "   ", "{not json", [], {"steps": []}, "[]", {"steps": [{"meta": 1}]}, {"stepz": 1}, "[" * 5000 + "]" * 5000]
+
+
+def test_every_unusable_teacher_is_a_counted_failure():
+    comps = ["How many eggs are sold? 9"] * (len(UNUSABLE) + 1)
     logged, metrics = {}, {}
-    out = rf(prompts=["p"] * 4, completions=comps, **trl_kwargs(4, logged, metrics, teacher_structure=[TEACH] * 4, problem=["p"] * 4))
-    assert out == [2.0, 0.5, 1.0, 0.0]
-    assert rf.__name__ == "rlkd_structure"
-    assert all(len(v) == 4 for v in logged.values())
-    assert logged["rlkd_gate_index"] == [None, 1, None, None] and logged["rlkd_n_student_steps"] == [2, 2, 1, 0]
-    assert metrics["rlkd/meta_match_rate"] == pytest.approx(0.8) and metrics["rlkd/failures"] == 0
-    assert metrics["rlkd/answer_match_rate"] == pytest.approx(3 / 4)
-    norm = RLKDReward(gsrm=LineGSRM(), judge="exact", mode="normalized")
-    assert norm(comps, teacher_structure=[TEACH] * 4) == [1.0, 0.25, 0.5, 0.0]
+    rf = RLKDReward(gsrm=LineGSRM(), judge="exact")
+    out = rf(comps, **trl_kwargs(len(comps), logged, metrics, teacher_structure=[TEACH] + UNUSABLE))
+    assert out == [1.0] + [0.0] * len(UNUSABLE)
+    assert logged["rlkd_failure"][0] is None and all(r.startswith("teacher: ") for r in logged["rlkd_failure"][1:])
+    assert all(len(v) == len(comps) for v in logged.values())                 # one value per completion, always
+    assert rf.failures == {"teacher": len(UNUSABLE)} and metrics["rlkd/failures/teacher"] == len(UNUSABLE)
+    assert rf.last_results[0].total == 1.0 and rf.last_results[1:] == [None] * len(UNUSABLE)
 
 
-def test_rlkd_reward_never_raises():
+@pytest.mark.parametrize("n_teachers", [0, 1, 3, 5])
+def test_a_teacher_column_of_another_length_fails_the_batch_clearly(n_teachers):
+    rf = RLKDReward(gsrm=LineGSRM(), judge="exact")
+    assert rf(["How many eggs are sold? 9"] * 4, teacher_structure=[TEACH] * n_teachers) == [0.0] * 4
+    assert rf.last_reasons == [f"teacher: the 'teacher_structure' column has {n_teachers} values for 4 completions"] * 4
+    assert rf.failures == {"teacher": 4}
+
+
+def test_gsrm_judge_and_input_failures_are_counted_never_raised():
     class BadJudge(Judge):
         name = "bad"
         def _compare(self, questions): raise RuntimeError("judge server down")
-    comps = ["How many eggs are sold? 9", "BOOM? 1"]
+    comps = ["How many eggs are sold? 9", "BOOM? 1", None, [{"role": "assistant", "content": "How much money? 18"}]]
     logged, metrics = {}, {}
     rf = RLKDReward(gsrm=LineGSRM(fail_on="BOOM"), judge="exact")
-    out = rf(comps, **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH, "{not json"]))
-    assert out == [1.0, 0.0] and metrics["rlkd/failures"] == 1
-    assert logged["rlkd_failure"][0] is None and logged["rlkd_failure"][1].startswith("gsrm")
-    out = rf(comps, **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH, {"steps": [{"meta": 1}]}]))
-    assert out == [1.0, 0.0] and logged["rlkd_failure"][1].startswith("teacher")
-    assert rf(comps) == [0.0, 0.0]                                             # no teacher column
+    out = rf(comps, prompts=["p"] * 4, **trl_kwargs(4, logged, metrics, teacher_structure=[TEACH] * 4))
+    assert out == [1.0, 0.0, 0.0, 0.0] and rf.failures == {"gsrm": 1}
+    assert logged["rlkd_failure"][1].startswith("gsrm: RuntimeError: boom") and logged["rlkd_n_student_steps"] == [1, None, 0, 1]
+    assert rf(comps) == [0.0] * 4 and rf.failures["missing_column"] == 4
+    assert rf(None) == [] and rf([]) == [] and rf.last_reasons == []
     rb = RLKDReward(gsrm=LineGSRM(), judge=BadJudge())
-    assert rb(comps, **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH] * 2)) == [0.0, 0.0]
-    assert rb.failures["judge"] == 2 and metrics["rlkd/failures"] == 2
-    assert rf.failures == {"gsrm": 1, "teacher": 1, "missing_column": 2}
+    assert rb(comps[:2], **trl_kwargs(2, logged, metrics, teacher_structure=[TEACH] * 2)) == [0.0, 0.0]
+    assert rb.failures == {"judge": 2} and metrics["rlkd/failures"] == 2 and metrics["rlkd/failures/judge"] == 2
+    def bad_log(c, v): raise ValueError("logger broke")
+    assert rf(comps[:1], teacher_structure=[TEACH], log_extra=bad_log) == [1.0] and rf.failures["logging"] == 1
 
 
 def test_rlkd_reward_with_the_heuristic_gsrm():
-    from rlkd_nb.gsrm import HeuristicGSRM
     sol = ("Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n"
            "She makes 9 * 2 = $<<9*2=18>>18 every day at the farmer's market.\n#### 18")
     q = "Janet's ducks lay 16 eggs per day. She eats three and bakes with four. She sells the rest at $2 each. How much does she make?"
@@ -406,23 +338,16 @@ def test_add_teacher_structures_list_and_dataset():
         add_teacher_structures([{"problem": "x"}], gsrm=g)
 
 
-def test_reward_registry():
-    from rlkd_nb.reward import METHOD_REWARDS, OFFICIAL_WEIGHTS, REWARD_FUNCS, register_reward
-    for mode, name in [("paper", "rlkd_structure"), ("normalized", "rlkd_structure_normalized")]:
-        funcs, weights = get_reward_funcs("rlkd", mode=mode, judge="exact")
-        assert weights == [15.0, 10.0, 10.0, 15.0]
-        assert [f.__name__ for f in funcs] == ["accuracy_reward", "format_reward", "tag_count_reward", name]
-        assert funcs[3].mode == mode and funcs[3].judge == "exact"
-    with pytest.raises(ValueError):
-        get_reward_funcs("rlkd", mode="sum")
+def test_reward_registry_is_consistent():
+    from rlkd_nb.reward import METHOD_REWARDS, OFFICIAL_WEIGHTS, REWARD_FUNCS
     assert list(METHOD_REWARDS) == ["grpo-outcome", "grpo-steps", "rlkd", "rlkd-zero"]
     assert all(n in REWARD_FUNCS and n in OFFICIAL_WEIGHTS for names in METHOD_REWARDS.values() for n in names)
-    funcs, weights = get_reward_funcs("grpo-steps", step_cap=2)
-    assert funcs[3].__name__ == "step_count_reward" and funcs[3](["Step 1: a"]) == [0.5] and weights[3] == 15.0
-    register_reward("length", lambda **_: (lambda completions, **kw: [len(c) / 100 for c in completions]))
-    try: assert get_reward_funcs(["accuracy", "length"], [1, 2])[1] == [1.0, 2.0]
-    finally: del REWARD_FUNCS["length"]
-    with pytest.raises(ValueError, match="unknown reward"): get_reward_funcs(["length"])
+    for mode, name in [("paper", "rlkd_structure"), ("normalized", "rlkd_structure_normalized")]:
+        funcs, weights = get_reward_funcs("rlkd", mode=mode, judge="exact", gsrm="heuristic")
+        assert weights == [15.0, 10.0, 10.0, 15.0] and funcs[3].__name__ == name
+        assert (funcs[3].mode, funcs[3].judge, funcs[3].gsrm) == (mode, "exact", "heuristic")   # options reach the factory
+    with pytest.raises(ValueError, match="mode must be"):
+        get_reward_funcs("rlkd", mode="sum")
 
 
 # ---------------------------------------------------------------- CLI
@@ -433,6 +358,10 @@ def files(tmp_path):
     (tmp_path / "s.txt").write_text(STUDENT.to_text())
     (tmp_path / "bad.json").write_text('{"steps": [{"meta": "m"}]}')
     (tmp_path / "broken.json").write_text('{"steps": [')
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "deep.txt").write_text("[" * 100_000)
+    (tmp_path / "latin1.txt").write_bytes("[Answer 1]: caf\xe9".encode("latin-1"))
+    (tmp_path / "zero.json").write_text('{"steps": [], "final_answer": "18"}')
     return tmp_path
 
 
@@ -448,10 +377,12 @@ def test_cli_json(files, capsys):
     rc = main(["score", "--teacher", str(files / "t.json"), "--student", str(files / "s.txt"), "--judge", "lexical", "--mode", "normalized"])
     out = capsys.readouterr().out
     assert rc == 0 and "total (normalized)" in out and out.splitlines()[0].split()[:2] == ["step", "meta"]
+    assert [l.split()[0] for l in out.splitlines()[1:5]] == ["1", "2", "3", "4"]
 
 
 @pytest.mark.parametrize("teacher,msg", [("missing.json", "teacher file not found"), ("bad.json", "missing 'subproblem'"),
-                                         ("broken.json", "does not parse")])
+                                         ("broken.json", "does not parse"), ("deep.json", "nested too deeply"),
+                                         ("deep.txt", "nested too deeply"), ("latin1.txt", "is not UTF-8 text")])
 def test_cli_errors(files, capsys, teacher, msg):
     from rlkd_nb.cli import main
     rc = main(["score", "--teacher", str(files / teacher), "--student", str(files / "s.txt"), "--judge", "exact"])
@@ -459,10 +390,20 @@ def test_cli_errors(files, capsys, teacher, msg):
     assert rc == 2 and msg in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_cli_warns_on_a_teacher_without_steps(files, capsys):
+    from rlkd_nb.cli import main
+    rc = main(["score", "--teacher", str(files / "zero.json"), "--student", str(files / "s.txt"), "--judge", "exact", "--json"])
+    cap = capsys.readouterr()
+    assert rc == 0 and json.loads(cap.out)["total"] == 0.0
+    assert cap.err.count("\n") == 1 and "warning: the teacher structure in" in cap.err and "has 0 steps" in cap.err
+
+
 def test_cli_subprocess(files):
-    from pathlib import Path
     exe = Path(sys.executable).parent / "rlkd"
     if not exe.exists(): pytest.skip("the rlkd console script is not installed")
+    p = subprocess.run([str(exe), "score", "--teacher", str(files / "t.json"), "--student",
+                        str(files / "deep.json"), "--judge", "exact", "--json"], capture_output=True, text=True)
+    assert p.returncode == 2 and "nested too deeply" in p.stderr and "Traceback" not in p.stderr
     p = subprocess.run([str(exe), "score", "--teacher", str(files / "t.json"), "--student",
                         str(files / "t.json"), "--judge", "exact", "--json"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
