@@ -94,12 +94,10 @@ def test_builtin_traces_give_the_generators_steps():
 
 def test_nano_traces_are_extracted_as_the_generator_plans_them():
     "On >= 500 traces of the nano world: one step per calculation line, the generator's answers, its questions, and a first meta that is the step's own purpose."
-    nano = pytest.importorskip("rlkd_nb.nano")
-    if not all(hasattr(nano, f) for f in ("nano_problems", "write_trace", "plan_structure")): pytest.skip("rlkd_nb.nano has another interface")
+    from rlkd_nb import nano
     from rlkd_nb.judges import get_judge
     r, pairs, n = random.Random(0), [], 0
-    tmpl = getattr(nano, "PLAN_TEMPLATES", ()) + getattr(nano, "HELDOUT_TEMPLATES", ()) + getattr(nano, "HARD_TEMPLATES", ())
-    for p in (nano.nano_problems(600, seed=1, templates=tmpl) if tmpl else nano.nano_problems(600, seed=1)):
+    for p in nano.nano_problems(600, seed=1, templates=nano.PLAN_TEMPLATES + nano.HELDOUT_TEMPLATES + nano.HARD_TEMPLATES):
         plan = r.choice(sorted(p.plans))
         ref, got = nano.plan_structure(p, plan), extract(p.text, nano.write_trace(p, plan, r))
         assert len(got) == len(ref) and [s.answer for s in got] == [s.answer for s in ref] and got.final_answer == ref.final_answer
@@ -107,7 +105,7 @@ def test_nano_traces_are_extracted_as_the_generator_plans_them():
         assert p.plans[other].steps[0].desc not in got[0].meta and p.plans[plan].steps[0].desc in got[0].meta
         pairs += [(a.subproblem, b.subproblem) for a, b in zip(ref, got)]; n += 1
     sims = get_judge("embedding").similarity(pairs)
-    assert n >= 500 and sum(sims) / len(sims) >= 0.85          # measured on the draft generator: 0.915 (600 traces)
+    assert n >= 500 and sum(sims) / len(sims) >= 0.85          # mean cosine; 0.84 of the pairs pass the judge's threshold (nano.gsrm_agreement)
 
 # --- imports ---------------------------------------------------------------------------------------------------
 
