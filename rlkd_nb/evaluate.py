@@ -92,15 +92,19 @@ def generate_completions(model, # a causal LM
     return out
 
 # %% ../nbs/10_evaluate.ipynb #dfd2cd1e
-def _teacher_structure(record) -> Structure | None:
-    if not isinstance(record, dict): return None
-    st = record.get("teacher_structure")
-    if not st: return None
-    st = as_structure(st)
-    return st if len(st) else None
-
 def _as_gsrm(gsrm):
     return get_gsrm() if gsrm is None else get_gsrm(gsrm) if isinstance(gsrm, str) else gsrm
+
+def _teacher_structure(record, gsrm=None) -> Structure | None:
+    "The teacher's steps a student is scored against: the GSRM's extraction of the teacher's trace, else the given structure."
+    if not isinstance(record, dict): return None
+    if str(record.get("teacher_trace") or "").strip():
+        st = _as_gsrm(gsrm).extract(_problem_text(record), reasoning_of(record["teacher_trace"]))
+    else:
+        st = record.get("teacher_structure")
+        if not st: return None
+        st = as_structure(st)
+    return st if len(st) else None
 
 def score_completions(record:dict, # problem record: `problem`, `answer`, optional `teacher_structure`
                       completions:list[str], # the student's completions for this problem
@@ -111,7 +115,7 @@ def score_completions(record:dict, # problem record: `problem`, `answer`, option
     n = len(completions)
     acc = accuracy_reward(completions, answer=[record.get("answer", "")] * n)
     fmt = format_reward(completions)
-    teacher = _teacher_structure(record)
+    teacher = _teacher_structure(record, gsrm)
     students, structure = [None] * n, [None] * n
     if teacher is not None and n:
         students = _as_gsrm(gsrm).extract_batch([_problem_text(record)] * n, [reasoning_of(c) for c in completions])
@@ -136,7 +140,7 @@ def problem_record(problem, # a problem record (or plain text)
     "One problem's scored completions, with pass@1 and pass@k when its gold answer is usable."
     if len(samples) != k: raise ValueError(f"evaluate: generate_fn returned {len(samples)} samples, expected {k}")
     scored = score_completions(problem, list(greedy_out) + list(samples), judge=judge, gsrm=gsrm)
-    teacher = _teacher_structure(problem)
+    teacher = _teacher_structure(problem, gsrm)
     rec = dict(problem=_problem_text(problem), answer=problem.get("answer") if isinstance(problem, dict) else None,
                teacher_structure=teacher.to_dict() if teacher else None,
                greedy=scored[0] if greedy_out else None, samples=scored[len(greedy_out):])

@@ -14,7 +14,7 @@ from .data import load_builtin
 from .judges import judge_names
 from .reward import structure_reward
 from .logs import read_metrics, reward_series
-from .viz import plot_dashboard, render_pair, wrap_page
+from .viz import plot_dashboard, render_group, render_pair, wrap_page
 from .train import METHODS, TrainConfig, load_trained, train_method
 from .evaluate import (METRIC_KEYS, evaluate, metrics_only, metrics_table_html, load_student, auto_threads,
                               _set_threads, _fmt, _LABELS, _err, _user_errors, _threads_ok)

@@ -227,7 +227,7 @@ class LLMGSRM(GSRM):
         try: return json.loads(p.read_text()) if p is not None and p.exists() else {}
         except Exception: return {}
 
-    def __repr__(self): return f"LLMGSRM({self.name_or_path or self.model_id!r}, shots={self.shots})"
+    def __repr__(self): return f"LLMGSRM({self.name_or_path or self._model_id or 'generate_fn'!r}, shots={self.shots})"
 
 register_gsrm("llm", LLMGSRM)   # get_gsrm("llm", model=...) works once this module is imported
 

@@ -279,7 +279,8 @@ def build_dataset(config: TrainConfig, records: list[dict] | None = None, tokeni
         row = {"prompt": make_prompt(r["problem"], config.system_prompt), "problem": r["problem"],
                "answer": str(r.get("answer", "")), "teacher_trace": r.get("teacher_trace") or ""}
         st = r.get("teacher_structure")
-        row["teacher_structure"] = (st if isinstance(st, str) else json.dumps(st)) if st else ""
+        traced = bool(row["teacher_trace"].strip())      # a trace is extracted by the run's GSRM, as the student's steps are
+        row["teacher_structure"] = "" if traced or not st else (st if isinstance(st, str) else json.dumps(st))
         if config.method == "sft":
             row["completion"] = [{"role": "assistant", "content": teacher_completion(row["teacher_trace"], row["answer"])}]
         rows.append(row)
