@@ -4,14 +4,14 @@ For each problem of /work/shared/data/gsm8k/socratic_dev.jsonl, extract a struct
 solution of the same question (test.jsonl, matched by question text) and compare it with the Socratic
 decomposition (`rlkd_nb.data.parse_socratic`): equal step counts per problem, and per step whether the last number
 of the extracted answer equals the last number of the Socratic step's answer (steps paired by position)."""
-import argparse, json, sys
+import argparse, json, os, sys
 from pathlib import Path
 from rlkd_nb.core import last_number
 from rlkd_nb.data import parse_socratic
 from rlkd_nb.gsrm import HeuristicGSRM
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "gsm8k"
+DATA = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data")) / "gsm8k"
 
 def agreement(data_dir=DATA, limit=None, examples=0) -> dict:
     plain = {}

@@ -1,14 +1,15 @@
 """Heuristic GSRM on 37 real R1-distill traces (dev data; prints one JSON object).
 
 Every trace should give >= 3 steps, each with a non-empty meta, sub-problem and answer; for traces whose id
-says `.correct`, the last step's answer should equal the gold answer under math-verify."""
-import argparse, collections, json, statistics
+says `.correct`, the structure's final answer should equal the gold answer under math-verify (the last step may be a
+check, answered yes/no)."""
+import argparse, collections, json, os, statistics
 from pathlib import Path
 from math_verify import parse, verify
 from rlkd_nb.gsrm import HeuristicGSRM
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "r1_traces" / "dev.jsonl"
+DATA = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data")) / "r1_traces" / "dev.jsonl"
 
 def same_answer(gold: str, got: str) -> bool:
     "math-verify equivalence of two LaTeX/plain answers (wrapped in $...$ so bare LaTeX parses)."
@@ -27,15 +28,15 @@ def quality(path=DATA, show=False) -> dict:
         lens.append(len(r["trace"]))
         full = all(s.meta.strip() and s.subproblem.strip() and s.answer.strip() for s in st)
         all_fields += full; min_ok += len(st) >= 3
-        rec = {"id": r["id"], "chars": len(r["trace"]), "steps": len(st), "last_answer": st[-1].answer if len(st) else None, "gold": r["answer"]}
+        rec = {"id": r["id"], "chars": len(r["trace"]), "steps": len(st), "final_answer": st.final_or_last_answer(), "gold": r["answer"]}
         if r["id"].endswith(".correct"):
             n_correct += 1
-            ok = len(st) > 0 and same_answer(r["answer"], st[-1].answer)
-            last_ok += ok; rec["last_equals_gold"] = ok
+            ok = len(st) > 0 and same_answer(r["answer"], st.final_or_last_answer())
+            last_ok += ok; rec["final_equals_gold"] = ok
         per.append(rec)
     hist = collections.Counter(counts)
     out = {"traces": len(rows), "traces_with_at_least_3_steps": min_ok, "traces_with_all_fields_nonempty": all_fields,
-           "correct_traces": n_correct, "correct_last_answer_equals_gold": last_ok / max(n_correct, 1),
+           "correct_traces": n_correct, "correct_final_answer_equals_gold": last_ok / max(n_correct, 1),
            "steps": {"min": min(counts), "median": statistics.median(counts), "mean": round(statistics.mean(counts), 2), "max": max(counts),
                      "histogram": {str(k): hist[k] for k in sorted(hist)}},
            "chars_per_step_median": statistics.median(l / max(c, 1) for l, c in zip(lens, counts))}

@@ -8,7 +8,7 @@ from pathlib import Path
 from rlkd_nb.gsrm import HeuristicGSRM
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "r1_traces" / "dev.jsonl"
+DATA = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data")) / "r1_traces" / "dev.jsonl"
 
 def throughput(path=DATA, n=2000, repeats=3) -> dict:
     rows = [json.loads(l) for l in open(path, encoding="utf-8")]

@@ -12,7 +12,7 @@ import argparse, importlib, sys
 __all__ = ['CLI_MODULES', 'build_parser', 'main']
 
 # %% ../nbs/99_cli.ipynb #4edd5d5f
-CLI_MODULES = ["rlkd_nb.gsrm", "rlkd_nb.llm_gsrm", "rlkd_nb.reward", "rlkd_nb.viz", "rlkd_nb.train", "rlkd_nb.evaluate",
+CLI_MODULES = ["rlkd_nb.gsrm", "rlkd_nb.llm_gsrm", "rlkd_nb.reward", "rlkd_nb.viz", "rlkd_nb.train", "rlkd_nb.evaluate", "rlkd_nb.nano",
                "rlkd_nb.experiments"]
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,12 +16,13 @@ from .judges import get_judge, judge_names
 from .gsrm import get_gsrm, reasoning_of
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so every GSRM name works here
 from .reward import accuracy_reward, format_reward, structure_reward_batch
+from .viz import prefix_tree, branch_stats, mean_branch_stats
 from .train import load_trained, make_prompt, weights_problem
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'pass_at_k', 'chat_prompts', 'generate_completions', 'score_completions', 'problem_record', 'summarize',
-           'evaluate', 'metrics_only', 'metrics_table_html', 'load_eval_problems', 'load_student', 'auto_threads',
-           'add_cli']
+           'branching', 'evaluate', 'metrics_only', 'metrics_table_html', 'load_eval_problems', 'load_student',
+           'auto_threads', 'add_cli']
 
 # %% ../nbs/10_evaluate.ipynb #46d18c5f
 def pass_at_k(n: int, # samples drawn for the problem
@@ -164,6 +165,21 @@ def summarize(records:list[dict], # `problem_record`s
             "k": k, "n_problems": len(records), "n_accuracy": len(acc),
             "n_structure": sum(r["teacher_structure"] is not None for r in records)}
 
+# %% ../nbs/10_evaluate.ipynb #d3cecb8b
+def branching(records:list[dict], # `problem_record`s (samples with their extracted `student_structure`)
+              judge=None, # judge deciding "same choice" (None: the default judge, as in training)
+             ) -> dict:
+    "Mean branch statistics of the problems' sampled choices: `branch_paths`, `branch_points`, `branch_entropy`, ..."
+    groups = [r for r in records if r.get("teacher_structure") and len(r["samples"]) >= 2]
+    if not groups: return {}
+    stats = mean_branch_stats([branch_stats(prefix_tree(r["teacher_structure"], [s["student_structure"] or {"steps": []} for s in r["samples"]],
+                                                        judge=get_judge(judge))) for r in groups])
+    first = lambda key: stats[key][0] if stats[key] else None
+    return {"branch_paths": stats["paths"], "branch_points": stats["branch_points"], "branch_entropy": stats["mean_entropy"],
+            "branch_entropy_step1": first("entropy"), "branch_on_teacher_step1": first("on_teacher"),
+            "branch_full_path": stats["full_path"]}
+
+
 # %% ../nbs/10_evaluate.ipynb #b1f1c19f
 def evaluate(model, # a model, a `(model, tokenizer)` pair, or a name/path for `load_student` (below)
              problems:list[dict], # records with `problem`, `answer` and (optionally) `teacher_structure`
@@ -203,7 +219,8 @@ def evaluate(model, # a model, a `(model, tokenizer)` pair, or a name/path for `
     sampled_out = generate_fn(prompts, k, False) if k > 0 else [[] for _ in problems]
     records = [problem_record(p, g, s, k, judge=judge, gsrm=gsrm)
                for p, g, s in tqdm(list(zip(problems, greedy_out, sampled_out)), desc="score", disable=not progress, leave=False)]
-    return {**summarize(records, k), "judge": judge_name or "default", "seconds": round(time.time() - t0, 2), "records": records}
+    return {**summarize(records, k), **branching(records, judge), "judge": judge_name or "default",
+            "seconds": round(time.time() - t0, 2), "records": records}
 
 def metrics_only(result:dict) -> dict:
     "The result of `evaluate` without its per-problem records (what `metrics.json` and tables store)."

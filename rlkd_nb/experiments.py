@@ -18,10 +18,12 @@ from .viz import plot_dashboard, render_pair, wrap_page
 from .train import METHODS, TrainConfig, load_trained, train_method
 from .evaluate import (METRIC_KEYS, evaluate, metrics_only, metrics_table_html, load_student, auto_threads,
                               _set_threads, _fmt, _LABELS, _err, _user_errors, _threads_ok)
+from .nano import build_student, nano_experiment, nano_reading, plot_nano
+
 
 # %% auto #0
-__all__ = ['DEMO_DEFAULTS', 'EVAL_SEED', 'png_data_uri', 'training_curves_png', 'demo_report', 'run_demo', 'comparison_figure',
-           'run_experiment', 'add_cli']
+__all__ = ['DEMO_DEFAULTS', 'EVAL_SEED', 'png_data_uri', 'training_curves_png', 'demo_report', 'nano_demo_report',
+           'run_nano_demo', 'run_demo', 'comparison_figure', 'run_experiment', 'add_cli']
 
 # %% ../nbs/12_experiments.ipynb #e64fbc7f
 def _fig_png(fig) -> bytes:
@@ -121,6 +123,86 @@ def demo_report(before:dict, # `evaluate` result before training
     body = f"<style>{_REPORT_CSS}</style><main class='rlkd-report'>{''.join(parts)}</main>"
     return wrap_page(body, title)
 
+# %% ../nbs/12_experiments.ipynb #4e216256
+def _example_trees(result: dict, methods=("base", "rlkd", "grpo-outcome"), seed=None) -> str:
+    "Trees of the first kept evaluation problem, for the untrained student and each trained method (one seed)."
+    runs = {r["method"]: r for r in result["runs"] if "error" not in r and r["examples"] and (seed is None or r["seed"] == seed)}
+    parts = []
+    for m in methods:
+        if m not in runs: continue
+        ex = runs[m]["examples"][0]
+        labels = [f"{s['plan']} plan" if s["plan"] != "neither" else "neither plan" for s in ex["samples"]]
+        title = {"base": "Before training (the warm-started student)", "rlkd": "After RLKD", "grpo-outcome": "After outcome-only GRPO"}.get(m, m)
+        parts += [f"<h3>{html.escape(title)} — seed {runs[m]['seed']}</h3>",
+                  render_group(ex["teacher_structure"], [s["student_structure"] or {"steps": []} for s in ex["samples"]],
+                               problem=ex["problem"], accuracy=[s["correct"] for s in ex["samples"]], labels=labels, css=False)]
+    return "".join(parts)
+
+
+# %% ../nbs/12_experiments.ipynb #89a987d9
+def _nano_table(result: dict, keys=("adoption", "accuracy", "structure", "neither")) -> str:
+    "Held-out metrics per method and evaluation set: mean ± spread over seeds."
+    S, rows = result["summary"], []
+    sets = list(next(iter(S.values()))["eval"])
+    head = "".join(f"<th>{html.escape(f'{k} · {s}')}</th>" for s in sets for k in keys)
+    for m, s in S.items():
+        cells = ""
+        for name in sets:
+            for k in keys:
+                st = s["eval"].get(name, {}).get(k) or {}
+                val = "—" if st.get("mean") is None else f"{st['mean']:.2f} ± {st['std']:.2f}"
+                cells += f"<td>{val}</td>"
+        rows.append(f"<tr><th scope=row>{html.escape(m)}</th>{cells}</tr>")
+    return f"<table class='rlkd-metrics'><thead><tr><th>method</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+def nano_demo_report(result: dict, info: dict | None = None, title: str = "RLKD in the nano world") -> str:
+    "A self-contained HTML report of a nano-world comparison: reading, numbers, curves and trees."
+    fig = plot_nano(result)
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             "<p class='sub'>Both plans of every problem are correct; the teacher always takes one. Does the student follow it?</p>",
+             f"<p><b>{html.escape(nano_reading(result))}</b> {html.escape(nano_reading(result, 'held-out-templates'))}</p>"]
+    if info: parts += ["<h2>Run</h2>", _info_table(info)]
+    parts += ["<h2>Held-out evaluation</h2>", _nano_table(result),
+              "<p class='rlkd-note'>base = the warm-started student before training. Adoption: share of samples whose "
+              "calculations follow the teacher's plan (ground truth from the generator, no judge); neither: samples that "
+              "follow no valid plan. Mean ± standard deviation over seeds; "
+              f"{result['k']} samples per problem at temperature 1.</p>",
+              "<h2>Curves over training steps</h2>", f"<img class='curves' alt='nano curves' src='{png_data_uri(_fig_png(fig))}'>",
+              "<h2>One problem, before and after</h2>", _example_trees(result, seed=result["seeds"][0])]
+    body = f"<style>{_REPORT_CSS}</style><main class='rlkd-report'>{''.join(parts)}</main>"
+    return wrap_page(body, title)
+
+
+# %% ../nbs/12_experiments.ipynb #92d6cde4
+def run_nano_demo(output="rlkd_demo",       # output directory (report.html, metrics.json, the runs in runs/)
+                  seeds=(0, 1),              # seeds per method
+                  methods=("grpo-outcome", "rlkd"),
+                  workers: int = 2,          # runs at a time
+                  n_eval: int = 40,          # held-out problems per evaluation set
+                  k: int = 4,                # samples per evaluation problem
+                  progress: bool = True,
+                  student=None,              # a student model dir (default: the cached nano student, built on first use)
+                  **overrides) -> Path:      # TrainConfig fields for every run (e.g. max_steps)
+    "The nano-world demo: RLKD against outcome-only GRPO; writes `report.html` + `metrics.json`, returns the report path."
+    t0, out = time.time(), Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    say = (lambda m: print(f"rlkd demo: {m} [{time.time() - t0:.0f}s]", file=sys.stderr, flush=True)) if progress else (lambda m: None)
+    say("building or loading the nano student (about 2 minutes the first time)")
+    student = student or build_student()
+    say(f"training {', '.join(methods)} for seeds {list(seeds)} ({workers} at a time) and evaluating before/after")
+    res = nano_experiment(methods, seeds, "plan", out / "runs", workers=workers, k=k, n_eval=n_eval, progress=progress,
+                          student=student, **overrides)
+    info = {"student": f"nano Llama ({student})", "training": f"{', '.join(methods)}: preset nano, {overrides.get('max_steps') or TrainConfig.load('nano').max_steps} GRPO steps each",
+            "evaluation": f"{n_eval} held-out problems on the training templates, {n_eval // 2} on templates never trained on; {res['k']} samples each",
+            "runs": str(out / "runs" / "plan"), "time: total": f"{time.time() - t0:.0f} s"}
+    report = write_atomic(out / "report.html", nano_demo_report(res, info))
+    write_atomic(out / "metrics.json", json.dumps({"world": "nano", "reading": nano_reading(res), "summary": {
+        m: {"eval": s["eval"], "hacking": s["hacking"], "errors": s["errors"]} for m, s in res["summary"].items()},
+        "wall_s": round(time.time() - t0, 1)}, indent=1))
+    say(f"done in {time.time() - t0:.0f}s: {report}")
+    return report
+
+
 # %% ../nbs/12_experiments.ipynb #10c675df
 _TIMING_LABELS = {"eval_before_s": "time: evaluation before", "train_s": "time: training",
                   "eval_after_s": "time: evaluation after", "total_s": "time: total (with loading)"}
@@ -133,7 +215,7 @@ def run_demo(output="rlkd_demo", # output directory (report.html, metrics.json, 
              k:int=DEMO_DEFAULTS["k"], # samples per problem in evaluation
              max_new_tokens:int=DEMO_DEFAULTS["max_new_tokens"], # evaluation completion length
              learning_rate:float=DEMO_DEFAULTS["learning_rate"], # LoRA learning rate (higher than the preset's, so few steps show)
-             model:str="smollm2", # student ('smollm2' = packaged; 'tiny' for a smoke run)
+             model:str="nano", # student: 'nano' (the nano world, default), 'smollm2' (packaged), 'tiny' (smoke run)
              preset:str|None=None, # training preset (default: 'cpu-tiny'; 'tiny' for the tiny model)
              seed:int=0, # data, sampling and training seed
              judge=None, # structure judge for evaluation (None: the default judge, as in training)
@@ -141,6 +223,7 @@ def run_demo(output="rlkd_demo", # output directory (report.html, metrics.json, 
              progress:bool=True, # progress bars and stage messages on stderr
             ) -> Path:
     "Evaluate, train with RLKD, evaluate again; write `report.html` + `metrics.json` and return the report path."
+    if model == "nano": return run_nano_demo(output, seeds=(seed, seed + 1), progress=progress)
     t0 = time.time()
     preset = preset or ("tiny" if model == "tiny" else "cpu-tiny")
     out = Path(output); out.mkdir(parents=True, exist_ok=True)
@@ -332,9 +415,11 @@ def _experiment_cmd(args) -> int:
 def add_cli(subparsers):
     "Register `rlkd demo` and `rlkd experiment`."
     d = DEMO_DEFAULTS
-    p = subparsers.add_parser("demo", help="offline CPU demo: evaluate SmolLM2, train with RLKD, evaluate, write an HTML report",
-                              description="Evaluate the packaged SmolLM2 on built-in problems, train it a few RLKD GRPO steps "
-                                          "with LoRA, evaluate again and write report.html + metrics.json. Offline, CPU, minutes.")
+    p = subparsers.add_parser("demo", help="offline CPU demo: RLKD vs outcome-only GRPO in the nano world, with an HTML report",
+                              description="The nano world (default): build or load the tiny student, train it with RLKD and with "
+                                          "outcome-only GRPO (2 seeds each), evaluate before and after, write report.html + metrics.json. "
+                                          "--student smollm2: evaluate the packaged SmolLM2, train it a few RLKD GRPO steps with LoRA, "
+                                          "evaluate again. Offline, CPU, minutes.")
     p.add_argument("--output", default="rlkd_demo", help="output directory (default rlkd_demo)")
     p.add_argument("--steps", type=int, default=d["steps"], help=f"GRPO steps (default {d['steps']})")
     p.add_argument("--n-train", type=int, default=d["n_train"], help=f"training problems (default {d['n_train']})")
@@ -342,7 +427,8 @@ def add_cli(subparsers):
     p.add_argument("--k", type=int, default=d["k"], help=f"samples per evaluation problem (default {d['k']})")
     p.add_argument("--max-new-tokens", type=int, default=d["max_new_tokens"], help=f"evaluation completion length (default {d['max_new_tokens']})")
     p.add_argument("--lr", type=float, default=d["learning_rate"], help=f"LoRA learning rate (default {d['learning_rate']:g})")
-    p.add_argument("--model", default="smollm2", help="student (default: the packaged SmolLM2; 'tiny' for a smoke run)")
+    p.add_argument("--student", "--model", dest="model", default="nano",
+                   help="'nano' (default: the nano world), 'smollm2' (the packaged SmolLM2) or 'tiny' (a smoke run); the options below apply to smollm2/tiny")
     p.add_argument("--preset", help="training preset (default cpu-tiny; tiny with --model tiny)")
     p.add_argument("--judge", choices=judge_names(), help="structure judge for evaluation (default: the training judge)")
     p.add_argument("--seed", type=int, default=0)

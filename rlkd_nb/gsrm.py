@@ -1,4 +1,4 @@
-"""The extractor interface (`GSRM`, `extract`, `get_gsrm`), a fast heuristic GSRM that needs no model — GSM8K solutions and long R1-style traces become `(meta, sub-problem, answer)` steps — and the evaluation of any extractor against reference structures.
+"""The extractor interface (`GSRM`, `extract`, `get_gsrm`), a model-free heuristic GSRM that writes the steps a careful reader would — GSM8K-style solutions and long R1-style traces alike — and the evaluation of any extractor against reference decompositions.
 
 Docs: https://rlkd-nb.github.io/rlkd_nb/gsrm.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/gsrm.html.md"""
 
 # %% ../nbs/04_gsrm.ipynb #4b597bec
 from __future__ import annotations
-import json, re, sys, time
+import json, os, re, sys, time
 from pathlib import Path
 from typing import Sequence
 from .core import Step, Structure, as_structure, last_boxed, last_number, write_atomic
@@ -14,8 +14,9 @@ from .data import think_text, strip_calculator, load_builtin, upgrade_record
 from .judges import answers_equal, get_judge, token_f1
 
 # %% auto #0
-__all__ = ['GSRM', 'reasoning_of', 'extract_gsm8k', 'segment', 'clean_answer', 'final_result', 'extract_trace', 'HeuristicGSRM',
-           'register_gsrm', 'gsrm_names', 'get_gsrm', 'extract', 'evaluate_gsrm', 'compare_gsrms', 'run_extract',
+__all__ = ['MAX_FIELD', 'MAX_LINE', 'MIN_CAP', 'MIN_STEP', 'GSRM', 'reasoning_of', 'problem_question', 'extract_lines',
+           'clean_answer', 'final_result', 'extract_trace', 'HeuristicGSRM', 'register_gsrm', 'gsrm_names', 'get_gsrm',
+           'extract', 'register_structure_reward', 'reference_metrics', 'evaluate_gsrm', 'compare_gsrms', 'run_extract',
            'add_cli']
 
 # %% ../nbs/04_gsrm.ipynb #2c3a3473
@@ -45,128 +46,203 @@ def reasoning_of(completion: str) -> str:
     return think_text(completion or "")
 
 # %% ../nbs/04_gsrm.ipynb #0f96eee0
-_NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
-_CALC_FULL_RE = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
-_SENT_RE = re.compile(r"[^.?!\n]+(?:\.(?=[\da-z])[^.?!\n]*)*[.?!]*")
-_ALNUM_RE = re.compile(r"[^\W_]")
+MAX_FIELD = 300     # characters a meta may hold (sub-problems hold 220, answers 120)
+MAX_LINE = 1200     # characters of one solution line that line mode reads (its end, where the result is)
 _WS_RE = re.compile(r"\s+")
 
-def _squash(s: str, n: int = 300) -> str:
+def _squash(s: str, n: int = MAX_FIELD) -> str:
+    "`s` on one line and at most `n` characters (cut at a word boundary, with an ellipsis)."
+    s = s[:4 * n]
     if "\n" in s or "  " in s or "\t" in s: s = _WS_RE.sub(" ", s)
     s = s.strip()
     if len(s) <= n: return s
     cut = s.rfind(" ", 0, n)
     return s[:cut if cut > n // 2 else n].rstrip(",;: ") + "…"
 
-def _cap(s: str) -> str: return s[:1].upper() + s[1:]
-
-def _q(s: str, n: int = 200) -> str:
-    "A question of at most about `n` characters that still ends with '?'."
+def _q(s: str, n: int = 220) -> str:
+    "A question of at most about `n` characters that ends with '?'."
     s = _squash(s, n)
-    return s if s.endswith("?") else s.rstrip(" .,;:!") + "?"
+    return s if s.endswith("?") else s.rstrip(" .,;:!…") + "?"
 
+def _cap(s: str) -> str: return s[:1].upper() + s[1:]
+def _low1(s: str) -> str: return s[:1].lower() + s[1:] if len(s) < 2 or not s[1:2].isupper() else s
+
+# %% ../nbs/04_gsrm.ipynb #a13d5d88
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 def _lower(s: str) -> str:
-    "Lower-cased copy with the same length (so indices carry over); the cue patterns run on it without re.I."
+    "Lower-cased copy with the same length, so indices carry over (a few characters change length under `str.lower`)."
     l = s.lower()
     return l if len(l) == len(s) else s.translate(_ASCII_LOWER)
 
-# %% ../nbs/04_gsrm.ipynb #39c58b3e
-_FILLER_RE = re.compile(r"^(?:\W*(?:okay|ok|alright|all right|so|hmm+|wait|well|but|and|now|then|actually|right|yes|no|oh|also|first(?:ly)?|next|finally|let me see)\b[,.!:]*\s*)+")
-def _words_re(words) -> str:
-    "A regex alternation of literal `words`, factored as a prefix trie (much faster than a flat alternation)."
-    words = sorted(set(w.lower() for w in words))
-    if words == [""]: return ""
-    groups = {}
-    for w in words: groups.setdefault(w[:1], []).append(w[1:])
-    alts = []
-    for c, rest in sorted(groups.items()):
-        if c == "": continue
-        sub = _words_re(rest) if rest != [""] else ""
-        opt = "" in rest and rest != [""]
-        alts.append(re.escape(c) + (f"(?:{sub})?" if opt else (f"(?:{sub})" if sub else "")))
-    return "|".join(alts)
+_TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;! ]")
+_TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥"}
+_TEX_SYM_RE = re.compile(r"\\(?:cdot|times|ldots|cdots|dots|approx|le|ge)(?![a-z])")
+_FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
 
-_PLAN_RE = re.compile(r"\b(?:" + _words_re("need to|have to|want to|going to|let me|let's|let us|i'll|i will|i should|we should|i can|we can|try|first|next|now|"
-    "approach|recall|remember|figure out|find|compute|calculate|determine|check|verify|consider|think about|alternatively|maybe|perhaps|instead|"
-    "could|rather|should|start with|finally|then|wait|another way|double-check|make sure".split("|")) + r")\b")
-_GOAL_VERB_RE = re.compile(
-    r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out|actor)|c(?:ompute|alculate|heck|onfirm|onvert|ompare|onsider|ount)|d(?:etermine|ouble-check|ivide)|"
-    r"e(?:valuate|xpand|xpress)|s(?:implify|olve(?: for)?|ee|um|ubtract|ubstitute)|w(?:ork out|rite)|verify|m(?:ake sure|ultiply)|"
-    r"r(?:ewrite|ecompute|ecalculate|ecall)|t(?:hink about|est)|list|a(?:dd|pply)|use|plug)\b\s*(?P<obj>.{2,220})")
-_GOAL_PRE_RE = re.compile(
-    r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|we can|i can|asks|asking|to|"
-    r"first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
-_OBJ_CUT_RE = re.compile(r"(?:,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|\s(?:and then|and subtract|and add|and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
-_WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who|whether|if)\b", re.I)
-_TRIVIAL_Q_RE = re.compile(r"^\W*(?:\w+\W+){0,3}(?:right|correct|true|sure|ok|okay|wrong|it|that|this|start|begin|approach this|do this|do next|go)\W*\?$", re.I)
-_CONCL_RE = re.compile(r"\b(?:" + _words_re("so|therefore|thus|hence|that gives|which gives|this gives|which is|that is|we get|i get|we have|i have|that's|"
-    "this is|the answer is|the result is|it's|it is|gives|equals|becomes|comes to|simplifies to|is".split("|")) + r")\b")
-_VALKW_RE = re.compile(r"\b(?:is|are|was|were|equals|gives|get|becomes|be)\b|=")
-_VAL_RE = re.compile(r"\s*(?:approximately\s+|about\s+|exactly\s+|indeed\s+|just\s+|still\s+|now\s+)?(?P<v>[^\s,;:?!][^,;:?\n]{0,80}?)\s*(?:[.,;](?:\s|$)|\?|!(?=\s*$)|\n|$)")
+def _detex(s: str) -> str:
+    "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
+    if "\\" not in s and "$" not in s: return s
+    s = _FRAC_RE.sub(lambda m: "/".join(x if re.fullmatch(r"[\w.!^]+", x) else f"({x})" for x in m.groups()), s)
+    s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
+    return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
-_FINITE_RE = re.compile(r"\b(?:is|are|was|were|did|does|has|have|had|can|could|will|would|equals?|gives?|holds?|works?|makes?|matches?)\b|n't\b|[=<>≈]", re.I)
+# %% ../nbs/04_gsrm.ipynb #1fbaeb1c
+_NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
+_VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:no|none|zero)\b|\\sqrt\{{[^{{}}]{{1,20}}\}}|[a-z]\s?=\s?{_NUMV})"
+_RESULT_RE = re.compile(
+    r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
+    r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
+    r"[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)*[ \t]*"
+    rf"(?P<v>{_VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\]|\()")
+_NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
+_PLAIN_NUM_RE = re.compile(r"-?[\d,]+(?:\.\d+)?")
 
+def _norm_value(v: str) -> str:
+    "A stated value as an answer: '1,200' -> '1200', 'no' -> '0', '40320 / 240' -> '40320/240'."
+    v = v.strip()
+    if v in ("no", "none", "zero"): return "0"
+    if _PLAIN_NUM_RE.fullmatch(v): return v.replace(",", "")
+    return re.sub(r"\s*/\s*", "/", v) if len(v) < 40 else v
+
+def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int, str, bool]]:
+    "(start, end, value, stated by a calculation: after '=' or '≈') of each result stated in `low[s:e]` (lower-cased text)."
+    return [(m.start("v"), m.end("v"), _norm_value(m.group("v")), low[m.start()] in "=≈\\")
+            for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
+
+# %% ../nbs/04_gsrm.ipynb #9349ab21
+def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
+    "Bounds of the sentence of text[s:e] around `pos`, looking at most 300 characters either way."
+    a, b = max(s, pos - 300), min(e, pos + 300)
+    st = max(text.rfind(". ", a, pos), text.rfind("\n", a, pos), text.rfind("? ", a, pos), text.rfind("! ", a, pos))
+    st = a if st < 0 else st + 1
+    ends = [x for x in (text.find(". ", pos, b), text.find("\n", pos, b), text.find("? ", pos, b), text.find("! ", pos, b)) if x >= 0]
+    return st, (min(ends) + 1 if ends else b)
+
+def _sentences(text: str, s: int, e: int, k: int = 12):
+    "Up to `k` sentence spans of text[s:e], in order."
+    pos = s
+    for _ in range(k):
+        if pos >= e: return
+        st, en = _sentence_at(text, pos, s, e)
+        if en <= pos: return
+        yield max(st, pos), en
+        pos = en + 1
+
+# %% ../nbs/04_gsrm.ipynb #b4971061
+_GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
+                           r"evaluate|solve for|work out|verify|make sure|re(?:compute|calculate))\b\s*(?P<obj>.{2,220})")
+_GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
+                          r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
+                          r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
+_OBJ_CUT_RE = re.compile(r"(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
+                         r"and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
 _OBJ_TAIL_RE = re.compile(r"\s+(?:first|again|now|here|too|also|then)$", re.I)
-_IFWH_RE = re.compile(r"(?:if|whether)\b", re.I)
-_THAT_RE = re.compile(r"that\b", re.I)
-_DIGIT_RE = re.compile(r"\d")
+_WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who)\b", re.I)
+_FINITE_RE = re.compile(r"\b(?:is|are|was|were|did|does|has|have|had|can|could|will|would|equals?|gives?|holds?|works?|makes?|matches?)\b|n't\b|[=<>≈]", re.I)
+_VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|my answer|the answer|the result|the calculation|the math|"
+                       r"once more|this out|it out|out)?\s*(?:again|once more|quickly|step by step)?$|^(?:each|every|these|those|them|is|are|was|were|to)\b", re.I)
+_PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[^su\W]s|ies)(?: and [a-z]+(?:[^su\W]s|ies))?)"
+                            r"(?P<rest>(?: (?!of\b)[\w'’\-]+){0,6})$", re.I)
 
-_VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|my answer|the answer|the result|the calculation|the math|once more)?\s*(?:again|once more|quickly)?$", re.I)
-_CHECK_CUE_RE = re.compile(r"\b(?:check|verify|double-check|make sure|confirm|recheck|re-check)\b")
-
-def _obj_clean(o: str) -> str:
-    o = _OBJ_CUT_RE.sub("", o).strip().rstrip(".,:;")
-    return _OBJ_TAIL_RE.sub("", o)
-
-def _strip_filler(t: str) -> str:
-    m = _FILLER_RE.match(_lower(t))
-    return t[m.end():] if m else t
-
+# %% ../nbs/04_gsrm.ipynb #f5fc6bbb
 def _goal_question(sent: str, low: str | None = None) -> str | None:
-    "Turn a planning sentence ('I need to find X') into a question ('What is X?')."
+    "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
     for m in _GOAL_VERB_RE.finditer(low):
         if _GOAL_PRE_RE.search(low, max(0, m.start() - 40), m.start()): break
     else: return None
-    v, obj = m.group("v"), _obj_clean(sent[m.start("obj"):m.end("obj")])
-    if len(obj) < 2: return None
-    if v in ("check", "verify", "double-check", "confirm", "make sure", "see", "test"):
-        if _VAGUE_RE.match(obj): return None
-        if _IFWH_RE.match(obj): return _cap(f"Is it true that {obj.split(None, 1)[1] if ' ' in obj else obj}?")
-        if _THAT_RE.match(obj): return _cap(f"Is it true that {obj[5:]}?") if len(obj) > 8 else None
+    v = m.group("v")
+    obj = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", sent[m.start("obj"):m.end("obj")]).strip().rstrip(".,:;"))
+    if len(obj) < 2 or _VAGUE_RE.match(obj): return None
+    if v in ("check", "verify", "double-check", "confirm", "make sure"):
+        if re.match(r"(?:if|whether)\b", obj, re.I): return _cap(f"Is it true that {obj.split(None, 1)[1] if ' ' in obj else obj}?")
+        if obj[:5].lower() == "that ": return _cap(f"Is it true that {obj[5:]}?") if len(obj) > 8 else None
         if _WH_RE.match(obj): return _cap(obj) + "?"
-        if _FINITE_RE.search(obj): return _cap(f"Is it true that {obj}?")
-        return f"Is {obj} correct?"
+        return _cap(f"Is it true that {obj}?") if _FINITE_RE.search(obj) else f"Is {obj} correct?"
     if _WH_RE.match(obj): return _cap(obj) + "?"
-    if _VAGUE_RE.match(obj): return None
-    if v in ("find", "find out", "compute", "calculate", "determine", "figure out", "work out", "evaluate", "recompute", "recalculate",
-             "solve for", "count", "recall", "sum"):
-        if obj[:4].lower() == "out ": obj = obj[4:]
-        return f"What is {obj}?"
-    return f"What do we get when we {v} {obj}?"
+    if obj[:4].lower() == "out ": obj = obj[4:]
+    pl = _PLURAL_OBJ_RE.match(obj)
+    if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
+    return f"What is {obj}?"
 
-# %% ../nbs/04_gsrm.ipynb #cc0716a2
-_EQ_RE = re.compile(r"(?P<expr>\$?\(?-?(?:\d[\d,]*(?:\.\d+)?|\.\d+)[\d\s$.,()+\-*/x×÷%^]*?)\s*=\s*(?P<dollar>\$?)\s*(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
+# %% ../nbs/04_gsrm.ipynb #bfb618b3
+_PLAN_CLAUSE_RE = re.compile(
+    r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
+    r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
+    r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
+    r"\s+(?P<rest>(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3,200})", re.I)
+_PRON = {"i": "it", "me": "it", "my": "its", "we": "it", "us": "it", "our": "its", "i'm": "it is", "i've": "it has", "i'll": "it will",
+         "we're": "it is", "myself": "itself"}
+_PRON_RE = re.compile(r"(?<![\w'])(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])", re.I)
+_AUX3 = {"need to": "needs to", "have to": "has to", "want to": "wants to", "am going to": "is going to", "'m going to": "is going to",
+         "are going to": "is going to"}
+
+def _third(verb: str) -> str:
+    "Third person singular: 'compute' -> 'computes', 'try' -> 'tries', 'go' -> 'goes'."
+    v = verb.lower()
+    if v in ("be", "have", "do", "can", "may", "must"): return {"be": "is", "have": "has", "do": "does"}.get(v, v)
+    if re.search(r"(?:s|sh|ch|x|z|o)$", v): return v + "es"
+    return v[:-1] + "ies" if re.search(r"[^aeiou]y$", v) else v + "s"
+
+def _plan_clause(sent: str) -> str | None:
+    "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
+    m = _PLAN_CLAUSE_RE.search(sent[:400])
+    if not m: return None
+    rest, aux = m.group("rest").strip(), (m.group("aux") or "").lower()
+    first, _, tail = rest.partition(" ")
+    if aux in ("should", "can", "must", "could", "might", "may"): out = f"{aux} {rest}"
+    elif m.group("let") or aux in ("will", "'ll"):
+        if first.lower() in ("just", "now", "first", "quickly", "carefully", "also", "again", "then") and tail:
+            f2, _, t2 = tail.partition(" "); out = f"{first.lower()} {_third(f2)} {t2}".strip()
+        else: out = _third(first) + (" " + tail if tail else "")
+    elif aux: out = f"{_AUX3.get(aux, aux)} {rest}"
+    elif m.group("v"): out = f"{_third(m.group('v'))} {rest}"
+    else: out = f"sets out to {rest}"
+    return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
+
+# %% ../nbs/04_gsrm.ipynb #9a98ef82
+_EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
+_EXPR_CHARS = frozenset("0123456789 $.,()+-*/x×÷%^")
+_DIGIT_RE = re.compile(r"\d")
+
+def _expr_start(win: str) -> int | None:
+    "Where the arithmetic expression that ends `win` starts, by a backward scan ('run 5 * 4' -> 4)."
+    i = len(win)
+    while i > 0 and win[i - 1] in _EXPR_CHARS: i -= 1
+    while i < len(win) and win[i] not in "0123456789$(.-": i += 1
+    return i if i < len(win) and _DIGIT_RE.search(win, i) else None
+
+def _last_eq(clean: str):
+    "(text before the calculation, result, text after it, is it money, the calculation) of a line's last `a op b = c`, or None."
+    m = None
+    for m in _EQ_RES_RE.finditer(clean): pass
+    if m is None: return None
+    a = max(0, m.start() - 120)
+    k = _expr_start(clean[a:m.start()].rstrip())
+    start = a + k if k is not None else m.start()
+    return clean[:start], m.group("res"), clean[m.end():], bool(m.group("dollar")) or clean[start:start + 1] == "$", clean[start:m.start()].strip()
+
+# %% ../nbs/04_gsrm.ipynb #39c58b3e
 _LEAD_RE = re.compile(r"^(?:(?:so|thus|therefore|then|hence|and|in total|altogether|overall|that means|this means|which means)\b[,:]?\s*)+", re.I)
-_NP_IS_RE = re.compile(r"^(?P<np>(?:the|her|his|their|its|our|my|your|a|an|each|this|that|total|all)\b[^,;\d$]*?)\s+(?P<v>is|are|was|were|will be|would be|came out to|comes out to|comes to|come to|equals|equal|totals?|costs?)\s*(?:of\s*)?[$:]?\s*$", re.I)
-_SV_RE = re.compile(r"^(?P<s>(?:[A-Z][\w’'\-]*(?:\s[A-Z][\w’'\-]*)?|he|she|they|it|we|i|you))\s+(?P<adv>(?:also|only|still|now|then|will|can|would|could|should|must|needs to|has to|have to)\s+)?(?P<v>[a-z]+)\s*(?P<rest>.*)$", re.I)
-_PRE_EXPR_RE = re.compile(r"\s*\$?\d[\w\s$.,()+\-*/×÷%^']*=$")
+_NP_IS_RE = re.compile(r"^(?P<np>(?:the|her|his|their|its|our|my|your|a|an|each|this|that|total|all)\b[^,;\d$]*?)\s+(?P<v>is|are|was|were|will be|"
+                       r"would be|came out to|comes out to|comes to|come to|equals|equal|totals?|costs?)\s*(?:of\s*)?[$:]?\s*$", re.I)
+_SV_RE = re.compile(r"^(?P<s>(?:[A-Z][\w’'\-]*(?:\s[A-Z][\w’'\-]*)?|he|she|they|it|we|i|you))\s+(?P<adv>(?:also|only|still|now|then|will|can|would|"
+                    r"could|should|must|needs to|has to|have to)\s+)?(?P<v>[a-z]+)\s*(?P<rest>.*)$", re.I)
 _SUBORD = set("since if when because after before as so then on in at for with each every there while although though once".split())
-_STOP_UNIT = set("a an the every each per in on at for to from with after before by since so because that which and or but if when than as is are was were of this these those his her their its into over under".split())
-_PLURAL_SUBJ = {"they", "we", "i", "you"}
+_STOP_UNIT = set("a an the every each per in on at for to from with after before by since so because that which and or but if when than as is "
+                 "are was were of this these those his her their its into over under".split())
 _IRREG = {"has": "have", "does": "do", "goes": "go", "is": "be", "buys": "buy", "pays": "pay", "says": "say"}
 _PAST = {"bought": "buy", "spent": "spend", "made": "make", "had": "have", "got": "get", "gave": "give", "took": "take", "ran": "run",
          "sold": "sell", "paid": "pay", "ate": "eat", "read": "read", "drove": "drive", "saw": "see", "found": "find", "left": "leave",
          "won": "win", "lost": "lose", "sent": "send", "kept": "keep", "grew": "grow", "wrote": "write", "drank": "drink", "rode": "ride",
          "swam": "swim", "threw": "throw", "caught": "catch", "brought": "bring", "taught": "teach", "fed": "feed", "put": "put",
-         "cut": "cut", "spent": "spend", "saved": "save", "earned": "earn", "used": "use", "needed": "need", "received": "receive",
+         "cut": "cut", "saved": "save", "earned": "earn", "used": "use", "needed": "need", "received": "receive",
          "collected": "collect", "picked": "pick", "baked": "bake", "walked": "walk", "worked": "work", "owned": "own", "counted": "count",
-         "traveled": "travel", "travelled": "travel", "added": "add", "planted": "plant", "scored": "score", "charged": "charge", "sold": "sell"}
+         "traveled": "travel", "travelled": "travel", "added": "add", "planted": "plant", "scored": "score", "charged": "charge"}
 
 def _base_verb(v: str, plural: bool) -> tuple[str, str] | None:
-    "(auxiliary, base form) for a finite verb, or None when it is not recognisably one."
+    "(auxiliary, base form) of a finite verb: 'sells' -> ('does', 'sell'), 'bought' -> ('did', 'buy'); None when it is not one."
     lv = v.lower()
     if lv in _PAST: return "did", _PAST[lv]
     if lv in ("is", "are", "was", "were", "will", "can", "would"): return None
@@ -178,7 +254,7 @@ def _base_verb(v: str, plural: bool) -> tuple[str, str] | None:
     return None
 
 def _unit_split(suffix: str) -> tuple[str, str]:
-    "Split the words after a result into a unit noun phrase and the rest of the clause."
+    "The words after a result, split into a unit ('duck eggs') and the rest of the clause ('a day')."
     words = suffix.strip().rstrip(".!;:").split()
     unit = []
     for w in words:
@@ -188,341 +264,516 @@ def _unit_split(suffix: str) -> tuple[str, str]:
         unit.append(w.strip(","))
         if w.endswith(","): break
     while unit and unit[-1].lower() == "of": unit.pop()
-    rest = " ".join(words[len(unit):]).lstrip(", ")
-    return " ".join(unit), rest
+    return " ".join(unit), " ".join(words[len(unit):]).lstrip(", ")
 
-def _gsm_question(clean: str) -> tuple[str, str, str]:
-    "(sub-problem, answer, topic) for one GSM8K solution line without calculator annotations."
-    m = None
-    for m in _EQ_RE.finditer(clean): pass
-    if m is not None:
-        pre, res, post, dollar = clean[:m.start()], m.group("res"), clean[m.end():], bool(m.group("dollar")) or m.group("expr").lstrip().startswith("$")
+# %% ../nbs/04_gsrm.ipynb #1e7b22d9
+_LET_RE = re.compile(r"^(?:let(?:'s let)?|suppose)\s+(?P<x>\w{1,3})\s+(?:be|represent|stand for|denote)\s+(?P<what>.{3,150}?)\.?$", re.I)
+
+def _line_question(clean: str) -> tuple[str, str, str]:
+    "(sub-problem, answer, what it asks for) of one solution line without calculator annotations."
+    eq = _last_eq(clean)
+    if eq is not None: pre, res, post, dollar, _ = eq
     else:
         n = None
         for n in _NUM_RE.finditer(clean): pass
         if n is None:
-            s = clean.rstrip(".")
-            return f"What follows from the fact that {s[:1].lower() + s[1:]}?", _squash(clean, 120), s
-        pre, res, post = clean[:n.start()], n.group(0), clean[n.end():]
-        dollar = pre.rstrip().endswith("$")
-    res = res.replace(",", "")
-    gq = _goal_question(clean)
-    pre = _LEAD_RE.sub("", pre.strip()).rstrip(" $(:").strip()
-    if pre.endswith("="): pre = _PRE_EXPR_RE.sub("", pre).strip()      # "run 5 * 4 miles =" -> "run"
+            let = _LET_RE.match(clean)
+            if let: return f"What does {let.group('x')} stand for?", _squash(let.group("what"), 120), let.group("what")
+            return "What does the reasoner note next?", _squash(clean, 120), ""
+        pre, res, post, dollar = clean[:n.start()], n.group(0), clean[n.end():], clean[:n.start()].rstrip().endswith("$")
+    res, gq = res.replace(",", ""), _goal_question(clean)
+    pre = _LEAD_RE.sub("", pre[-200:].strip()).rstrip(" $(:=").strip()
     pct = post.startswith("%")
-    if pct: post = post[1:]
-    unit, rest = _unit_split(post)
-    if dollar: ans = f"${res}"
-    elif pct: ans = f"{res}%"
-    else: ans = f"{res} {unit}".strip()
-    how = "How much" if (dollar or pct or not unit) else f"How many {unit}"
-    tail = f" {rest}" if rest else ""
-    if gq: return _squash(gq, 200), ans, gq.rstrip("?")
+    unit, rest = _unit_split(post[1 if pct else 0:][:200])
+    ans = f"${res}" if dollar else (f"{res}%" if pct else f"{res} {unit}".strip())
+    how, tail = ("How much" if (dollar or pct or not unit) else f"How many {unit}"), (f" {rest}" if rest else "")
+    if gq: return _squash(gq, 200), ans, gq[8:-1] if gq.startswith("What is ") else ""
     npm = _NP_IS_RE.match(pre)
     if npm:
-        v = npm.group("v").lower()
-        if v in ("cost", "costs"):
-            np = npm.group("np"); np = np[:1].lower() + np[1:] if np.split()[0].lower() in _STOP_UNIT else np
-            return _q(f"How much {'do' if v == 'cost' else 'does'} {np} cost?", 200), ans, np
+        v, np = npm.group("v").lower(), npm.group("np")
+        if np.split()[0].lower() in _STOP_UNIT or np.split()[0].lower() in ("total", "all", "number"): np = _low1(np)
+        if v in ("cost", "costs"): return _q(f"How much {'do' if v == 'cost' else 'does'} {np} cost?", 200), ans, f"the cost of {np}"
         be = "was" if v in ("was", "came out to") else ("were" if v == "were" else ("are" if v == "are" else "is"))
-        np = npm.group("np")
-        if np.split()[0].lower() in _STOP_UNIT or np.split()[0].lower() in ("total", "all", "number"): np = np[:1].lower() + np[1:]
-        q = f"What {be} {np}?"
-        return _q(q, 200), ans, np
+        return _q(f"What {be} {np}?", 200), ans, np
     sv = _SV_RE.match(pre)
-    if sv and sv.group("s").split()[0].lower() in _SUBORD: sv = None
-    if sv:
+    if sv and sv.group("s").split()[0].lower() not in _SUBORD:
         subj, adv, v, vrest = sv.group("s"), (sv.group("adv") or "").strip(), sv.group("v"), sv.group("rest").strip()
-        base = _base_verb(v, subj.lower() in _PLURAL_SUBJ)
-        subj_q = subj if subj[:1].isupper() and subj.lower() not in ("he", "she", "they", "it", "we", "you") and subj.split()[0].lower() not in _STOP_UNIT else subj[:1].lower() + subj[1:]
-        if adv and adv.split()[0].lower() in ("will", "can", "would", "could", "should", "must"):
-            q = f"{how} {adv} {subj_q} {v}{(' ' + vrest) if vrest else ''}{tail}?"
-            return _q(q, 200), ans, unit or vrest
-        if base and not adv:
-            aux, b = base
-            q = f"{how} {aux} {subj_q} {b}{(' ' + vrest) if vrest else ''}{tail}?"
-            return _q(q, 200), ans, unit or f"{b} {vrest}".strip()
-    if pre:
-        q = f"{pre} {how.lower()}{tail}?"
-    else:
-        q = f"{how}{tail}?"
-    return _q(_cap(q), 200), ans, unit or pre
+        base = _base_verb(v, subj.lower() in ("they", "we", "i", "you"))
+        subj_q = subj if subj[:1].isupper() and subj.lower() not in ("he", "she", "they", "it", "we", "you") and subj.split()[0].lower() not in _STOP_UNIT else _low1(subj)
+        vr = f" {vrest}" if vrest else ""
+        if adv and adv.split()[0].lower() in ("will", "can", "would", "could", "should", "must"): return _q(f"{how} {adv} {subj_q} {v}{vr}{tail}?", 200), ans, ""
+        if base and not adv: return _q(f"{how} {base[0]} {subj_q} {base[1]}{vr}{tail}?", 200), ans, ""
+    return _q(_cap(f"{pre} {how.lower()}{tail}?" if pre else f"{how}{tail}?"), 200), ans, ""
 
-def _gsm_meta(clean: str, i: int, n: int, q: str) -> str:
-    nums = []
-    m = _EQ_RE.search(clean)
-    if m: nums = [x.replace(",", "") for x in _NUM_RE.findall(m.group("expr"))]
-    lead = "First" if i == 0 else ("Finally" if i == n - 1 else "Next")
-    q = q.rstrip("?")
-    goal = q[:1].lower() + q[1:]
-    if len(nums) >= 2: return f"{lead}, combine {', '.join(nums[:-1])} and {nums[-1]} to find: {goal}."
-    return f"{lead}, find: {goal}."
+# %% ../nbs/04_gsrm.ipynb #26ea441c
+_PAST_OF = {b: p for p, b in _PAST.items()}
 
-# %% ../nbs/04_gsrm.ipynb #8eb57c4c
-_GSM_FINAL_RE = re.compile(r"^\s*####\s*(.*?)\s*$", re.M)
+def _embed(q: str) -> str:
+    "A question as a clause: 'What is the total cost?' -> 'the total cost'; 'How many eggs does Ann sell?' -> 'how many eggs Ann sells'."
+    m = re.match(r"^What (?:is|are|was|were) (?P<x>.+)\?$", q)
+    if m: return m.group("x")
+    m = re.match(r"^(?P<h>How (?:many|much)(?: [\w'’\-]+){0,3}?) (?P<aux>does|do|did) (?P<s>[\w'’\-]+(?: [A-Z][\w'’\-]*)?) (?P<v>[a-z]+)(?P<r>.*)\?$", q)
+    if not m: return f"the answer to '{q}'"
+    aux, v = m.group("aux"), m.group("v")
+    v = _third(v) if aux == "does" else (v if aux == "do" else _PAST_OF.get(v, v + ("d" if v.endswith("e") else "ed")))
+    return f"{_low1(m.group('h'))} {m.group('s')} {v}{m.group('r')}"
 
-def _is_gsm(text: str) -> bool:
-    if "<<" in text and ">>" in text and _CALC_FULL_RE.search(text): return True
-    if _GSM_FINAL_RE.search(text): return True
-    return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text, re.I)
+_QUESTION_RE = re.compile(r"(?:^|(?<=[.!?]\s))(?P<q>(?:how|what|which|who|when|where)\b[^.?!\n]{3,200}\?)", re.I)
 
-# a closing "The answer is 18." restates the result: it is the final answer, not a step
-_GSM_ANSWER_LINE_RE = re.compile(r"^\s*(?:so,?\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is\s*:?|:)\s*\$?(-?[\d,]*\.?\d+)\s*\.?\s*$", re.I)
+def problem_question(problem: str) -> str | None:
+    "The question a problem ends with ('How many dollars does Mia pay?'), or None."
+    m = None
+    for m in _QUESTION_RE.finditer(problem or "", max(0, len(problem or "") - 600)): pass
+    return _cap(m.group("q").strip()) if m else None
 
-def extract_gsm8k(reasoning: str, offset: int = 0) -> Structure:
-    "Steps of a GSM8K-style solution: one per non-empty line; the `####` line is the final answer."
-    lines = [(m.start(), m.group(0)) for m in re.finditer(r"[^\n]+", reasoning)]
-    final = ""
-    body = []
-    for pos, line in lines:
-        fm = _GSM_FINAL_RE.match(line) or _GSM_ANSWER_LINE_RE.match(line)
-        if fm: final = fm.group(1).replace(",", "").strip(); continue
-        if line.strip(): body.append((pos, line))
-    steps = []
-    for i, (pos, line) in enumerate(body):
-        clean = _WS_RE.sub(" ", strip_calculator(line)).strip()
-        calc = _CALC_FULL_RE.findall(line)
-        q, ans, _ = _gsm_question(clean)
-        if calc and last_number(ans) != last_number(calc[-1][1]) and last_number(calc[-1][1]) is not None and not _EQ_RE.search(clean):
-            ans = calc[-1][1].strip()
-        lead = len(line) - len(line.lstrip())
-        steps.append(Step(_gsm_meta(clean, i, len(body), q), q, ans, span=(offset + pos + lead, offset + pos + len(line.rstrip()))))
-    warnings = [] if steps else ["no solution lines found"]
-    if steps and final and last_number(steps[-1].answer) != last_number(final):
-        steps[-1].answer = final if not steps[-1].answer else steps[-1].answer
-    return Structure(steps, final, warnings)
+# %% ../nbs/04_gsrm.ipynb #cc0716a2
+_CALC_FULL_RE = re.compile(r"<<([^<>=]{0,200})=([^<>]{0,200})>>")
+_GSM_FINAL_RE = re.compile(r"^\s*####\s*(.*?)\s*$")
+_ANSWER_LINE_RE = re.compile(r"^\s*(?:so,?\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is\s*:?|:)\s*\$?(-?\d[\d,]*(?:\.\d+)?|-?\.\d+)\s*\.?\s*$", re.I)
+_DECISION_RE = re.compile(r"\b(?:i could|we could|one way|another way|i will|i'll|we will|instead|rather than|simpler to|better to|easier to|"
+                          r"i would|i'd)\b", re.I)
+_PURPOSE_RE = re.compile(r"^(?:(?:first|firstly|then|next|finally|now|so|lastly|and)\b,?\s*)?(?P<p>(?:find|count|compute|calculate|work out|"
+                         r"figure out|add up|get|determine)\b[^:=]{2,120}?)\s*:\s", re.I)
+
+def _solution_lines(reasoning: str):
+    "(final answer, [(position, line, positions of the decision lines before it)]) of a line-per-step solution."
+    final, body, plans = "", [], []
+    for m in re.finditer(r"[^\n]+", reasoning):
+        pos, line = m.start(), m.group(0)
+        head = line[:MAX_LINE]
+        fm = _GSM_FINAL_RE.match(head) or _ANSWER_LINE_RE.match(head)   # '#### 18' or a closing 'The answer is 18.'
+        if fm: final = fm.group(1)[:200].replace(",", "").strip(); continue
+        if not line.strip(): continue
+        if not _DIGIT_RE.search(head) and _DECISION_RE.search(head): plans.append(pos); continue
+        body.append((pos, line, plans)); plans = []
+    return final, body
+
+# %% ../nbs/04_gsrm.ipynb #5a0daf1c
+def extract_lines(reasoning: str,  # a solution with one calculation per line
+                  problem: str = "",  # the problem (its question becomes the last step's)
+                  offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
+                  max_steps: int = 40,  # most steps (more lines than this are grouped)
+                 ) -> Structure:
+    "Steps of a line-per-step solution: one per calculation line; a line that only decides the plan is part of the next step."
+    final, body = _solution_lines(reasoning)
+    if len(body) > max_steps:     # a degenerate solution: runs of lines become one step each (its last line speaks for it)
+        k = -(-len(body) // max_steps)
+        body = [(body[i + min(k, len(body) - i) - 1][0], body[i + min(k, len(body) - i) - 1][1], body[i][2] or [body[i][0]]) for i in range(0, len(body), k)]
+    steps, n, pq = [], len(body), problem_question(problem)
+    for i, (pos, line, plan_pos) in enumerate(body):
+        seg = line if len(line) <= MAX_LINE else line[-MAX_LINE:]
+        clean = _WS_RE.sub(" ", strip_calculator(seg)).strip()
+        q, ans, what = _line_question(clean)
+        calc = _CALC_FULL_RE.findall(seg)   # GSM8K's '<<a=b>>' holds the result when the text does not
+        if calc and _last_eq(clean) is None and last_number(calc[-1][1]) not in (None, last_number(ans)): ans = calc[-1][1].strip()
+        lead = "First" if i == 0 else ("Finally" if i == n - 1 and n > 2 else "Then")
+        pm = _PURPOSE_RE.match(clean)
+        if pm: q, meta = _goal_question("I need to " + pm.group("p")) or q, f"{lead}, {pm.group('p').strip()}."
+        else: meta = f"{lead}, work out {what or _embed(q)}."
+        if i == n - 1 and n > 1 and pq and (not final or last_number(ans) == last_number(final)): q = pq
+        start = plan_pos[0] if plan_pos else pos + len(line) - len(line.lstrip())
+        steps.append(Step(_squash(meta), _q(q), _squash(ans, 120), span=(offset + start, offset + pos + len(line.rstrip()))))
+    return Structure(steps, _squash(final, 120), [] if steps else ["no solution lines found"])
 
 # %% ../nbs/04_gsrm.ipynb #74ff9898
-_PARA_RE = re.compile(r"\n[ \t]*\n\s*")
-_CUE_RE = re.compile(
-    r"(?:\*\*|#+\s*)?(?:okay|ok|alright|all right|first(?:ly)?|second(?:ly)?|third(?:ly)?|next|now|then,|finally|alternatively|"
-    r"wait|hmm+|hold on|actually|but wait|but hold on|on second thought|another|let me|let's|let us|maybe|perhaps|"
-    r"to (?:find|compute|calculate|check|verify|solve|get|determine|figure)|i (?:need|should|think i need|remember|recall|will|'ll|can|wonder|want)|"
-    r"we (?:need|should|can|have to|want)|step \d+|\*\*step|in (?:this|that) case|what about|but (?:i|we|let|maybe|is|does|what)|"
-    r"so,? (?:now|next|let|i need|we need|how|what)|going back|back to|thinking about|considering|similarly|also,|moving on)\b")
-_CONCL_START_RE = re.compile(r"(?:\*\*)?(?:final answer|therefore|thus|hence|so,? the (?:final )?answer|the answer|\\boxed|yes,|yeah|correct)")
+_LEAD_MARK_RE = re.compile(r"[ \t]*(?:(?:\*\*|#{1,6} |[-*•] |\d{1,2}[.)] |\(\d{1,2}\) )[ \t]*){0,3}")
+_FILLERS = r"(?:(?:okay|ok|alright|so|and|now|then|but|hmm+|wait|oh|actually|also|just)[,.!]? *)*"
+_CUES = {
+    "check": r"(?:(?:let me|let's|let us|i(?:'ll| will| should| need to| want to| can| must)?|we(?:'ll| should| can)?)\s+(?:just |quickly |also |now |"
+             r"carefully |again |first )?(?:double[- ]?check|check|verify|re-?check|confirm|make sure|recount|recompute|recalculate|re-?examine|"
+             r"go (?:through|over|back)|cross-?check|think again|re-?evaluate|test|see if|ensure|re-?do|sanity)|to (?:double[- ]?check|check|verify|"
+             r"confirm|be sure|make sure|ensure)\b|(?:double[- ]?checking|checking|verifying|verification|sanity check)|is (?:that|this) (?:correct|"
+             r"right)|does (?:that|this) make sense|another way to (?:check|verify|confirm|see)|as a check|just to (?:be safe|confirm|check|be sure))",
+    "alt": r"(?:alternatively|another (?:way|approach|idea|method|thought)|or,? maybe|a (?:different|better|smarter|simpler|quicker) (?:approach|way|"
+           r"method)|(?:let me |let's |i could |we could |i can )(?:try|use|consider|think of) (?:a different|another|the other|a smarter|a simpler|"
+           r"a better)|maybe (?:there's|there is|i can use) (?:a |an )?(?:smarter|simpler|better|easier|different|another|quicker))",
+    "concl": r"(?:\*\*)?(?:so|therefore|thus|hence|that means|this means|which means|final answer|the (?:final )?answer|yes|yep|correct|that's|"
+             r"this gives|which gives|putting|adding|in total|altogether|overall|total)\b",
+    "plan": r"(?:first(?:ly)?\b|second(?:ly)?\b|third(?:ly)?\b|next\b|now\b|then,|finally\b|lastly\b|moving on|starting with|(?:let me|let's|let us|"
+            r"i'll|we'll|i will|we will|i need to|we need to|i have to|we have to|i should|we should|i can|we can|i want to|i must)\s+(?:\w+ ){0,2}?"
+            r"(?:start|begin|compute|calculate|find|figure|work|determine|count|consider|look|write|try|denote|set|solve|think|see|evaluate|simplify|"
+            r"expand|plug|use|apply|recall|define|express|substitute|note|list|break|go|tackle|handle|move|do|get|factor|multiply|add|subtract|divide|"
+            r"sum|convert|analy[sz]e|approach|rewrite|identify)|to (?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify)|"
+            r"(?:step|case|layer|part|stage) \d|for (?:the )?(?:\w+ )?(?:place|case|part|digit|term|layer)\b|in (?:the )?(?:\w+ )?(?:place|case)\b|"
+            r"i (?:remember|recall|know) that)",
+    "doubt": r"(?:(?:but|and|so),? )?(?:wait|hold on|hmm+|actually|oh|no,|oops)\b"}
+_CUE_RE = re.compile("|".join(rf"(?P<{k}>{_FILLERS if k in ('check', 'alt', 'plan') else ''}{v})" for k, v in _CUES.items()))
+_HEAD_RE = re.compile(r"[ \t]*(?:\*\*[^*\n]{1,60}\*\*|#{1,6} |[-*•] |\d{1,2}[.)] |\(\d{1,2}\) |(?:step|case|layer|part|stage) \d+\s*:)", re.I)
 
-_WORK_RE = re.compile(r"[\d=\\]")
+def _cue(low: str, s: int = 0) -> str | None:
+    "How the line at `low[s:]` opens: 'check', 'alt' (another approach), 'concl', 'plan', 'doubt', 'head' (a list item or heading) or None."
+    m = _LEAD_MARK_RE.match(low, s)
+    c = _CUE_RE.match(low, m.end() if m else s)
+    return c.lastgroup if c else ("head" if _HEAD_RE.match(low, s) else None)
 
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    "(start, end) of each paragraph (blank-line separated)."
-    out, pos = [], 0
-    for m in _PARA_RE.finditer(text):
-        if m.start() > pos: out.append((pos, m.start()))
-        pos = m.end()
-    if pos < len(text.rstrip()): out.append((pos, len(text.rstrip())))
+# %% ../nbs/04_gsrm.ipynb #cfa81733
+_BOUNDARY = frozenset({"check", "alt", "plan", "head", "doubt"})
+MIN_CAP = 12     # a trace keeps up to 12 steps however short it is (the top of the references' range for 2-4k traces) (more for long traces, up to max_steps)
+MIN_STEP = 600   # a step with no result yet still ends at a cue line (not a doubt) once it is this many characters long
+
+class _Line:
+    "One non-empty line of a trace: where it is, how it opens, the result values it states (not the problem's), and those new to the trace."
+    __slots__ = ("s", "e", "cue", "vals", "new")
+    def __init__(self, s, e, cue, vals, new): self.s, self.e, self.cue, self.vals, self.new = s, e, cue, vals, new
+    def __repr__(self): return f"_Line({self.s}, {self.e}, {self.cue!r}, new={self.new})"
+
+def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
+    "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
+    seen, out = set(given), []
+    for m in re.finditer(r"[^\n]+", text):
+        s, e = m.start(), m.end()
+        while s < e and text[s] in " \t": s += 1
+        while e > s and text[e - 1] in " \t\r": e -= 1
+        if s >= e: continue
+        vals = [v for *_, v, eq in _results(low, s, e) if eq or v not in given]     # restating a value of the problem is no result
+        new = [v for v in vals if v not in seen]
+        seen.update(vals)
+        out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new))
     return out
 
-def _group(low: str, paras: list[tuple[int, int]], min_chars: int, max_chars: int, any_para: bool = False) -> list[tuple[int, int]]:
-    "Group paragraphs into steps: a new step starts at a cue paragraph once the current one has `min_chars`."
-    steps, cur_s, cur_e = [], paras[0][0], paras[0][1]
-    for s, e in paras[1:]:
-        long_enough = cur_e - cur_s >= min_chars
-        if not long_enough or not _WORK_RE.search(low, cur_s, cur_e): cur_e = e; continue   # planning-only text flows on
-        concl = _CONCL_START_RE.match(low, s) is not None
-        cue = any_para or (not concl and _CUE_RE.match(low, s) is not None)
-        if (cue or cur_e - cur_s >= max_chars) and not concl and not low.startswith(("\\[", "$$", "\\begin"), s):
-            steps.append((cur_s, cur_e)); cur_s = s
-        cur_e = e
-    steps.append((cur_s, cur_e))
-    return steps
+# %% ../nbs/04_gsrm.ipynb #da1029f0
+class _Group:
+    "A step being built: its lines, its kind (the cue of its first line) and the new values it reached."
+    __slots__ = ("lines", "kind", "new", "has_result")
+    def __init__(self, ln): self.lines, self.kind, self.new, self.has_result = [ln], ln.cue, list(ln.new), bool(ln.vals)
+    s = property(lambda self: self.lines[0].s)
+    e = property(lambda self: self.lines[-1].e)
+    def add(self, ln): self.lines.append(ln); self.new += ln.new; self.has_result |= bool(ln.vals)
+    def absorb(self, g): self.lines += g.lines; self.new += g.new; self.has_result |= g.has_result
 
-def _sentence_spans(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _SENT_RE.finditer(text, s, e) if m.group(0).strip()]
+def _group(lines: list[_Line]) -> list[_Group]:
+    "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
+    groups: list[_Group] = []
+    for ln in lines:
+        g = groups[-1] if groups else None
+        if g is None: groups.append(_Group(ln)); continue
+        if ln.cue == "sub": g.add(ln); continue
+        opens = ln.cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (ln.cue != "doubt" and ln.s - g.s >= MIN_STEP))
+        if opens or (ln.new and g.new): groups.append(_Group(ln))
+        else: g.add(ln)
+    return groups
 
-def segment(text: str, min_steps: int = 3, max_steps: int = 30, low: str | None = None, granularity: int = 20) -> list[tuple[int, int]]:
-    "Character spans of the steps of a long trace; a step is at least 1/`granularity` of it (`low`: lower-cased copy)."
-    paras = _paragraphs(text)
-    if not paras: return []
-    n = len(text)
-    if low is None: low = _lower(text)
-    min_chars = max(80, n // max(granularity, 1))
-    steps = _group(low, paras, min_chars, max(4 * min_chars, 1200))
-    while len(steps) > max_steps:
-        min_chars = int(min_chars * 1.4)
-        steps = _group(low, paras, min_chars, max(4 * min_chars, 1200))
-    if len(steps) < min_steps and len(paras) >= min_steps:
-        steps = _group(low, paras, max(40, n // (min_steps * 3)), n, any_para=True)
-    if len(steps) < min_steps:   # too few paragraphs: split by sentences into roughly equal parts
-        sents = _sentence_spans(text, 0, n)
-        if len(sents) >= min_steps:
-            k = len(sents) / min_steps
-            steps = [(sents[int(i * k)][0], sents[min(int((i + 1) * k), len(sents)) - 1][1]) for i in range(min_steps)]
-    return steps
+# %% ../nbs/04_gsrm.ipynb #bae1d3ac
+_RANK = {"plan": 3, "head": 3, "alt": 3, "check": 2, "doubt": 1}
+
+def _merge(groups: list[_Group], cap: int) -> list[_Group]:
+    "At most `cap` steps: a check right after a check joins it; then the weakest (no cue first, then the shortest) join the step before them."
+    gs = []
+    for g in groups:
+        if gs and g.kind == "check" and gs[-1].kind == "check" and not g.new: gs[-1].absorb(g)
+        else: gs.append(g)
+    if len(gs) > 4 * cap:            # one linear pass first: steps without a cue join the one before
+        out = [gs[0]]
+        for g in gs[1:]:
+            if _RANK.get(g.kind, 0): out.append(g)
+            else: out[-1].absorb(g)
+        gs = out
+        if len(gs) > 4 * cap:        # still too many: fixed-size runs become one step
+            k = -(-len(gs) // (4 * cap))
+            for i in range(0, len(gs), k):
+                for g in gs[i + 1:i + k]: gs[i].absorb(g)
+            gs = gs[::k]
+    last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
+    while len(gs) > cap:
+        i = min(range(1, len(gs)), key=lambda j: (_RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s))
+        if i < last_check: last_check -= 1
+        elif i == last_check: last_check = -1
+        gs[i - 1].absorb(gs[i]); del gs[i]
+    return gs
+
+# %% ../nbs/04_gsrm.ipynb #c38463d4
+_LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now|okay|ok|alright|wait|yes|hmm+|well|also|that means|this means|"
+                            r"which means|in total|altogether|overall|finally|first|next)\b[,:]?\s*)+", re.I)
+_NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
+                        r"then|now|still|simply)?\s*:?\s*$", re.I)
+_NP_OK_RE = re.compile(r"^(?:the|a|an|this|his|her|its|our|their|my|each|every|total|number|all)\s+\S", re.I)
+_NP_BAD_RE = re.compile(r"^(?:it|which|they|there|so|here|what|one)\b|\b(?:is|are|was|were|ends?|goes|go|has|have|had|gives?|"
+                        r"means?|so|because|since|which|that's|it's|i|we|you|this|that|these|those)\b|[?=]|, ", re.I)
+_NP_VAGUE_RE = re.compile(r"^(?:the|a|an|my|our|this)\s+(?:final\s+)?(?:answer|result|value|number|total)$", re.I)
+_THERE_RE = re.compile(r"^there\s+(?:is|are|was|were)\s*(?:a total of\s+)?$", re.I)
+_HAS_RE = re.compile(r"^(?:(?:since|because|as|if|when|so|and|but|then|now|while)\s+)?(?P<s>(?:the |a |an )?[\w'’\- ]{1,40}?)\s+"
+                     r"(?P<v>has|have|had|contains?|gets?|got|takes?|took|needs?)\s*$", re.I)
+_TAIL_STOP = frozenset("in on at for and so which that to of from with is are the a an as by per each but because since or if when then than "
+                       "this these those we i it was were".split())
+_PP_RE = re.compile(r"\s*(?P<pp>(?:in|on|at|for|from|with|per|among|inside|within|between|where)\s+[^.,;:!?()\n=]{2,60}?)"
+                    r"(?=[.,;:!?()\n]|\s+(?:so|and|which|because|since|but|that|then)\b|$)")
+
+def _unit_after(tail: str) -> tuple[str, str] | None:
+    "The counted noun and place that follow a value: ' fours in the tens place.' -> ('fours', 'in the tens place')."
+    tail, unit = tail[:100], []
+    for w in tail.split(None, 4)[:3]:
+        w2 = w.rstrip(".,;:!?)")
+        if not w2 or not w2.isalpha() or w2.lower() in _TAIL_STOP: break
+        unit.append(w2)
+        if w != w2: break
+    if not unit or not unit[-1].lower().endswith("s") or unit[-1].lower() in ("is", "was", "has", "this", "times", "thus", "yes"): return None
+    m = _PP_RE.match(tail, tail.find(unit[-1]) + len(unit[-1]))
+    return " ".join(unit), (m.group("pp").strip() if m else "")
+
+# %% ../nbs/04_gsrm.ipynb #603f89d4
+def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
+    "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
+    st, en = _sentence_at(text, p, s, e)
+    pre = text[st:p]
+    k = max(pre.rfind("="), pre.rfind("≈"))
+    head = _LEAD_WORDS_RE.sub("", (pre[:k] if k >= 0 else pre).strip()).strip(" ,:;*$")
+    if k >= 0: np = _NP_END_RE.sub("", head).strip(" ,")
+    else:
+        after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
+        unit = _unit_after(" " + after)
+        if _THERE_RE.match(head): return (f"How many {unit[0]} are there?", f"the number of {unit[0]}") if unit else None
+        h = _HAS_RE.match(head)
+        if h and unit and not _NP_BAD_RE.match(h.group("s").strip()):
+            v, subj = h.group("v").lower(), _low1(h.group("s").strip())
+            base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
+            aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
+            return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
+        m = _NP_END_RE.search(head)
+        if not m: return None
+        np = head[:m.start()].strip(" ,")
+    np = _detex(np)
+    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np) or _NP_VAGUE_RE.match(np): return None
+    return f"What is {_low1(np)}?", _low1(np)
+
+# %% ../nbs/04_gsrm.ipynb #0c0f1dca
+_WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
+             (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
+_EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
+_CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
+_ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
+_HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
+
+def _expr_before(text: str, at: int, s: int = 0) -> str | None:
+    "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
+    seg = text[max(s, at - 80):at]
+    for r, o in _WORD_OPS: seg = r.sub(o, seg)
+    m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
+    if not m: return None
+    ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
+    if not ex.lstrip().startswith("\\"): ex = re.sub(r"\b[A-Za-z]{2,}\b", " ", ex)      # words around the numbers go
+    ex = _WS_RE.sub(" ", re.sub(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)", r"\1", ex))
+    ex = re.split(r"(?<=\d)\s+(?=\d)", ex)[-1]                          # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89' 
+    ex = _detex(re.sub(r"^[^\d(\\-]+", "", ex.strip(" ,")).rstrip(" ,="))
+    if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
+    if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not re.search(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot", ex): return None
+    return ex
+
+def _is_arith(ex: str | None) -> bool:
+    "A plain calculation on numbers ('756 - 336', '9! / (5! * 2!)'), with no variables."
+    return bool(ex) and _ARITH_RE.fullmatch(ex) is not None and _HAS_OP_RE.search(ex) is not None
+
+# %% ../nbs/04_gsrm.ipynb #94786faf
+_FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
+                             r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
+                             r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
+
+def _goal(sent: str, low: str) -> str | None:
+    "The goal question of a sentence, unless it is filler ('Let me figure this out step by step')."
+    q = _goal_question(sent, low)
+    return q if q and not _FILLER_PLAN_RE.search(q) else None
+
+def _plan(sent: str, low: str) -> str | None:
+    "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
+    c = _plan_clause(sent)
+    if c and c.startswith(("could ", "might ", "may ")): return None
+    return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
+
+_BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
+                         r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
+
+def _vp_question(sent: str, low: str) -> str | None:
+    "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
+    m = _BASE_VP_RE.search(sent[:400])
+    if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
+    rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
+    if len(rest) < 3 or _VAGUE_RE.match(rest) or _FILLER_PLAN_RE.search(rest): return None
+    return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
+
+def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
+    "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`)."
+    best = None
+    for st, en in _sentences(text, max(s, e - 1500), e):
+        if skip and skip in text[st:en]: continue
+        best = fn(text[st:en], low[st:en]) or best
+    return best
+
+# %% ../nbs/04_gsrm.ipynb #fc1e72e8
+_DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
+_VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
+_OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
+_OPERATOR_RE = re.compile(r"(?<=[\d)\s])([-−+*/×÷x])(?=[\s\d(])")
+_IS_BEFORE_RE = re.compile(r"(?:,?\s*(?:which|that)\s+(?:is|gives|equals)|\bis)\s*$")
+
+_EACH_RE = re.compile(r"\b(?:each|every) (?:of the )?\w+(?: \w+)?(?=\?|$|,| of\b| in\b)")
+_HEADING_RE = re.compile(r"[ \t]*(?:\d{1,2}[.)]\s*|[-*•]\s*)?\*\*(?P<h>[^*\n:]{2,40}?)(?:\s*\([^)\n]{0,30}\))?:?\*\*|[ \t]*(?:\d{1,2}[.)]|[-*•])\s+(?P<h2>[A-Za-z][\w ]{1,30}?):")
+
+def _desc_of(q: str) -> str:
+    "What a question asks for, as a noun phrase or clause: 'What is the total?' -> 'the total'."
+    return q[8:-1] if q.startswith("What is ") else _low1(q[:-1])
+
+def _heading(text: str, s: int) -> str | None:
+    "The heading a step opens with ('2. **Tens place:**' -> 'tens place'), or None."
+    m = _HEADING_RE.match(text, s)
+    return (m.group("h") or m.group("h2")).strip().lower() if m else None
+
+_ASKED_RE = re.compile(r"(?:^|(?<=[:.!]\s))(?P<q>(?:how many|how much|what is|what are|which|what's)\b[^.?!\n]{8,160}\?)", re.I)
+_REFERS_RE = re.compile(r"\b(?:this|that|these|those|such|it|they|them|there)\b(?! (?:is|are) \d)", re.I)
+
+def _asked(sent: str, low: str) -> str | None:
+    "A question the reasoner asks itself, if it stands on its own ('First: how many cookies does Tom bake?', not 'How many such numbers are there?')."
+    m = _ASKED_RE.search(sent)
+    if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
+    return _cap(m.group("q"))
+
+def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None) -> dict:
+    "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
+    out = {}
+    if main:
+        p, pe, v = main[:3]
+        k = max(text.rfind("=", max(s, p - 12), p), text.rfind("≈", max(s, p - 12), p))
+        if k < 0:
+            m = _IS_BEFORE_RE.search(low, max(s, p - 20), p)
+            if m: k = m.start()
+        expr = _expr_before(text, k, s) if k >= 0 else None
+        if expr: out["calc"] = (f"What is {expr}?", expr)
+        last = text.rfind(v, pe, e) if len(v) > 1 else -1                   # a restatement ('So, 49 eights in the units place.')
+        for a, b in ([(last, last + len(v))] if last > 0 else []) + [(p, pe)]:
+            npq = _np_question(text, a, s, e)
+            if npq and "np" not in out: out["np"] = npq
+            u = _unit_after(text[b:min(e, b + 100)])
+            if u and "unit" not in out:
+                pp = u[1] or (f"in the {head}" if head else "")
+                out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
+    if head:   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
+        sec = _nearest(text, low, max(0, s - 800), s, _goal)
+        m = _EACH_RE.search(sec or "")
+        if m: out["section"] = ((q := sec[:m.start()] + f"the {head}" + sec[m.end():]), _desc_of(q))
+    if not main:   # no numeric result: the last equation in the step, 'lhs = rhs', asks for lhs
+        k = text.rfind("=", max(s, e - 400), e)
+        ex = _expr_before(text, k, s) if k > 0 else None
+        if ex: out["calc"] = (f"What is {ex}?", ex)
+    asked = _nearest(text, low, s, main[0] if main else e, _asked)
+    if asked: out["asked"] = (asked, _desc_of(asked))
+    vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "")
+    if vp: out["plan"] = (vp, _low1(vp[23:-1]))
+    goal = _nearest(text, low, s, main[0] if main else e, _goal)
+    if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
+    return out
+
+# %% ../nbs/04_gsrm.ipynb #6e149b58
+def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
+    "(meta, sub-problem, answer) of one step of a long trace."
+    res = [r for ln in g.lines for r in _results(low, ln.s, ln.e)]
+    new = set(g.new)
+    main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
+    kind = g.kind if g.kind in ("check", "alt") else "work"
+    head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
+    qs = _questions(text, low, g.s, g.e, main, head)
+    calc = qs.get("calc", (None, None))[1]
+    if kind == "check":    # a check asks whether what it re-derives holds, and answers yes or no
+        ans = "no" if _DENY_RE.search(low, g.s, g.e) else "yes"
+        if "check" in qs: q, desc = qs["check"][0], qs["check"][1].removeprefix("is it true that ")
+        elif "np" in qs: q, desc = f"Is {qs['np'][1]} {main[2]}?", qs["np"][1]
+        elif calc and main: q, desc = f"Does {calc} equal {main[2]}?", calc
+        elif calc: q, desc = f"Is {calc} right?", calc
+        else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
+    else:                  # the new value the step reaches, and the question it answers (with its calculation)
+        ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
+        q, desc = next((qs[k] for k in ("np", "asked", "section", "unit", "goal", "calc", "plan") if k in qs), ("What does this step establish?", "the next result"))
+        if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
+    # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
+    lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
+    plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "")
+    if plan and _VAGUE_END_RE.search(plan): plan = _VAGUE_END_RE.sub("", plan).strip() + f" {desc}"
+    op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
+    meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
+    if ans and ans not in ("yes", "no") and len(ans) < 40: meta = re.sub(rf"(?<![\w.]){re.escape(ans)}(?![\w.'’])", "it", meta)
+    return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120)
+
+_CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")
+
+def _last_claim(text: str, s: int, e: int) -> str:
+    "What a step without a numeric result ends on: the right side of its last equation, else its last number, else ''."
+    m = None
+    for m in _CLAIM_RE.finditer(text, max(s, e - 400), e): pass
+    return m.group(1) if m else (last_number(text[max(s, e - 400):e]) or "")
 
 # %% ../nbs/04_gsrm.ipynb #b76b4c72
-def _questions(text: str, s: int, e: int, k: int = 5):
-    "Up to `k` question sentences in text[s:e], found from their '?' (no scanning regex)."
-    q = text.find("?", s, e)
-    while q >= 0 and k > 0:
-        st = max(text.rfind(".", s, q), text.rfind("!", s, q), text.rfind("\n", s, q), text.rfind("?", s, q), s - 1) + 1
-        t = text[st:q + 1].strip()
-        if len(t) >= 12: yield t; k -= 1
-        q = text.find("?", q + 1, e)
-_RHS_RE = re.compile(r"\s*([^=≈\n]{1,80})")
-_RHS_CUT_RE = re.compile(r"\\\]|\\\)|\$|[.,;](?:\s|$)|\s(?:so|which|and|but|since|because)\b")
-
-def _value(clause: str, low: str) -> str | None:
-    "The value after the last 'is' / '=' / 'gives' … of a concluding clause."
-    k = None
-    for k in _VALKW_RE.finditer(low): pass
-    m = _VAL_RE.match(low, k.end()) if k else None
-    if m:
-        v = clause[m.start("v"):m.end("v")].strip().rstrip(". ")
-        if not _ALNUM_RE.search(v): return None
-        if _DIGIT_RE.search(v) or "\\" in v or len(v) < 40: return v
-    return None
-
-def _step_answer(text: str, s: int, e: int, low: str) -> str:
-    "The result a step reaches: its last concluding clause's value, else its last equation's right side, else its last number."
-    s0 = max(s, e - 600)
-    seg = text[s0:e]
-    best, p = None, len(seg)
-    for _ in range(6):   # the last few '=' / '≈' signs, from the end, until one has a usable right side
-        p = max(seg.rfind("=", 0, p), seg.rfind("≈", 0, p))
-        if p < 0: break
-        m = _RHS_RE.match(seg, p + 1)
-        v = m.group(1) if m else ""
-        c = _RHS_CUT_RE.search(v)
-        v = (v[:c.start()] if c else v).strip()
-        if v and (_DIGIT_RE.search(v) or "\\" in v or len(v) >= 3) and _ALNUM_RE.search(v): best = (p, v); break
-    last, pos, lo = None, e, max(s0, e - 320)
-    for _ in range(3):   # the last three sentences, found from their ends with str.rfind (no scanning regex)
-        if pos <= lo: break
-        a = max(text.rfind(". ", lo, pos - 1), text.rfind("\n", lo, pos - 1), text.rfind("? ", lo, pos - 1), text.rfind("! ", lo, pos - 1))
-        start = a + 1 if a >= 0 else lo
-        sent = text[start:pos].strip()
-        pos = a if a >= 0 else lo
-        if not sent: continue
-        if last is None: last = sent
-        if sent[-1] == "?" or not (_DIGIT_RE.search(sent) or "\\" in sent): continue
-        lsent = _lower(sent)
-        if _CONCL_RE.search(lsent):
-            v = _value(sent, lsent)
-            if v and (best is None or start - s0 >= best[0]): return _squash(v, 120)
-            break
-    if best: return _squash(best[1].rstrip(". "), 120)
-    n = last_number(seg)
-    if n: return n
-    return _squash(last, 150) if last else _squash(seg, 150)
-
-# %% ../nbs/04_gsrm.ipynb #b45c78a8
 _ANSWER_IS_RE = re.compile(r"(?:final answer|the answer|answer)\s*(?:is|should be|would be|will be|=|:)\s*:?\s*(?P<v>[^\n]{1,120})", re.I)
+_DELIM_RE = re.compile(r"^(?:\\\(|\\\[|\$+)\s*|\s*(?:\\\)|\\\]|\$+)$")
+_CLEAN_NUM_RE = re.compile(r"^\$?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|\\%)?\s*(?:[a-zA-Z][a-zA-Z\s']{0,30})?$")
 
 def clean_answer(v: str) -> str:
-    "Normalise a final-answer string: strip math delimiters, trailing punctuation and a unit word after a number."
-    v = v.strip().strip("*").strip()
-    v = re.sub(r"^(?:\\\(|\\\[|\$+)\s*|\s*(?:\\\)|\\\]|\$+)$", "", v).strip()
-    v = re.sub(r"^(?:\\\(|\\\[|\$+)\s*|\s*(?:\\\)|\\\]|\$+)$", "", v).strip()
-    v = v.rstrip(".;,!").strip()
-    bm = last_boxed(v)
-    if bm is not None: v = bm
-    m = re.match(r"^\$?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(%|\\%)?\s*(?:[a-zA-Z][a-zA-Z\s']{0,30})?$", v)
-    if m: return m.group(1).replace(",", "") + ("%" if m.group(2) and False else "")
-    return v
+    "A final-answer string without math delimiters, trailing punctuation or a unit word after a number: '$19$ bits.' -> '19'."
+    v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
+    v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
+    b = last_boxed(v)
+    if b is not None: v = b
+    m = _CLEAN_NUM_RE.match(v)
+    return m.group(1).replace(",", "") if m else v
 
 def final_result(text: str) -> str | None:
-    "The final result stated by a trace: its last `\\boxed{}`, else its last 'the answer is …', else None."
-    b = last_boxed(text)
+    "The final result a trace states: its last `\\boxed{}`, else its last 'the answer is …' near the end, else None."
+    tail = text[-4000:]
+    b = last_boxed(tail)
     if b: return clean_answer(b)
-    m, n = None, len(text)
-    for m in _ANSWER_IS_RE.finditer(text, max(0, min(n - 1500, int(n * 0.6)))): pass   # only near the end
-    if m:
-        v = re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0]
-        return clean_answer(v)
-    return None
+    m = None
+    for m in _ANSWER_IS_RE.finditer(tail, max(0, len(tail) - 1500)): pass
+    if m is None: return None
+    return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
-# %% ../nbs/04_gsrm.ipynb #b919d031
-_RHS_END_RE = re.compile(r",\s|\.\s|\.$|\n|\\\]|\\\)|;|\s(?:so|which|and|but|yes)\b")
-_LHS_LEAD_RE = re.compile(r"^(?:\\\[|\\\(|\$+|[-*•]|\d+\.)\s*")
-_LHS_SPLIT_RE = re.compile(r"(?<=[a-z])[,:]\s|\s(?:is|are|so)\s")
-
-def _step_fields(text: str, s: int, e: int, low: str | None = None) -> tuple[str, str, str]:
-    "(meta, sub-problem, answer) of one step span of a long trace (`low`: the lower-cased text, same indices)."
-    if low is None: low = _lower(text)
-    sents, lows = [], []
-    for m in _SENT_RE.finditer(text, s, min(e, s + 800)):
-        t = m.group(0)
-        if t.strip():
-            sents.append(t.strip()); lows.append(low[m.start():m.end()].strip())
-            if len(sents) == 5: break
-    plan = [x for x, l in zip(sents, lows) if _PLAN_RE.search(l) and not x.endswith("?") and "=" not in x and "answer" not in l]   # meta: no results
-    meta_sents = plan[:3] if plan else sents[:1]
-    meta = _squash(" ".join(meta_sents), 300) if meta_sents else _squash(text[s:e], 200)
-    q = None
-    for x in sents[:4]:
-        if x.endswith("?") and len(x.split()) >= 4 and not _TRIVIAL_Q_RE.match(x):
-            q = _cap(_strip_filler(x) or x); break
-    for x, l in zip(sents[:3], lows):
-        if q: break
-        q = _goal_question(x, l)
-    if q is None:
-        for t in _questions(text, s, min(e, s + 3000)):
-            if len(t.split()) >= 4 and not _TRIVIAL_Q_RE.match(t):
-                q = _cap(_strip_filler(t) or t); break
-    if q is None and sents and _CHECK_CUE_RE.search(lows[0]):   # "Wait, let me check that again." + an equation
-        eq = text.find("=", s, min(e, s + 1500))
-        if eq >= 0:
-            a = max(text.rfind("\n", s, eq), text.rfind(". ", s, eq), text.rfind(": ", s, eq), s - 1) + 1
-            b = _RHS_END_RE.search(text, eq + 1, min(e, eq + 120))
-            claim = _LHS_LEAD_RE.sub("", text[a:b.start() if b else min(e, eq + 60)].strip()).strip(" ,")
-            if 3 <= len(claim) <= 160: q = f"Is {claim} correct?"
-    if q is None:
-        eq = text.find("=", s, min(e, s + 1500))
-        if eq >= 0:
-            ls = text.rfind("\n", s, eq) + 1
-            lhs = _LHS_LEAD_RE.sub("", text[max(ls, s):eq].strip()).strip()
-            lhs = _LHS_SPLIT_RE.split(lhs)[-1].strip()
-            if 1 <= len(lhs) <= 100 and _ALNUM_RE.search(lhs): q = f"What is {lhs}?"
-    if q is None:
-        first = _strip_filler(sents[0]).rstrip(".!:") if sents else _squash(text[s:e], 100)
-        q = f"What follows from the fact that {first[:1].lower() + first[1:]}?" if first else "What is the result of this step?"
-    return meta, _q(q, 220), _step_answer(text, s, e, low)
-
-def extract_trace(reasoning: str, offset: int = 0, min_steps: int = 3, max_steps: int = 30, granularity: int = 20) -> Structure:
-    "Steps of a long R1-style reasoning trace; the last step's answer is the trace's final result."
+# %% ../nbs/04_gsrm.ipynb #40b0160d
+def extract_trace(reasoning: str,  # a long reasoning trace
+                  problem: str = "",  # the problem: values it states are never a step's new result
+                  offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
+                  max_steps: int = 20,  # most steps (fewer for short traces: 8 + 1 per 1000 characters beyond 2000)
+                 ) -> Structure:
+    "Steps of a long R1-style trace: lines grouped at cues into steps that each reach a result."
     low = _lower(reasoning)
-    spans = segment(reasoning, min_steps, max_steps, low, granularity)
-    if not spans: return Structure(warnings=["empty reasoning"])
+    lines = _lines(reasoning, low, {_norm_value(x) for x in _NUM_RE.findall((problem or "")[:5000])})
+    if not lines: return Structure(warnings=["empty reasoning"])
+    groups = _merge(_group(lines), max(MIN_CAP, min(max_steps, 6 + len(reasoning) // 1000)))
     steps = []
-    for s, e in spans:
-        meta, q, a = _step_fields(reasoning, s, e, low)
-        steps.append(Step(meta, q, a, span=(offset + s, offset + e)))
-    fin = final_result(reasoning)
-    warnings = []
-    if fin: steps[-1].answer = fin
-    else:
-        fin = steps[-1].answer = clean_answer(steps[-1].answer) or steps[-1].answer
-        warnings.append("no boxed or stated final answer; used the last step's result")
-    if len(steps) < min_steps: warnings.append(f"only {len(steps)} step(s) found")
-    return Structure(steps, fin, warnings)
+    for i, g in enumerate(groups):
+        meta, q, a = _trace_step(reasoning, low, g, i, i == len(groups) - 1)
+        steps.append(Step(meta, q, a, span=(offset + g.s, offset + g.e)))
+    fin, warnings = final_result(reasoning), []
+    if not fin:
+        tail = _results(low, max(0, len(low) - 800))
+        fin = tail[-1][2] if tail else clean_answer(steps[-1].answer)
+        warnings.append("no boxed or stated final answer; used the last result stated")
+    return Structure(steps, _squash(fin, 120), warnings)
 
 # %% ../nbs/04_gsrm.ipynb #206a29c7
+def _is_lines(text: str) -> bool:
+    "Whether `text` is a line-per-step solution (annotations, a '####' line, or a few short lines) rather than a long trace."
+    if "<<" in text and _CALC_FULL_RE.search(text): return True
+    if re.search(r"^[ \t]*####", text, re.M): return True
+    return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text[:40], re.I)
+
 class HeuristicGSRM(GSRM):
-    "A model-free GSRM: line steps for GSM8K-style solutions, cue-grouped paragraph steps for long traces."
+    "A model-free GSRM: one step per calculation line for line-per-step solutions, cue-grouped steps for long traces."
     name = "heuristic"
 
-    def __init__(self, min_steps: int = 3, # fewest steps to aim for in a long trace
-                 max_steps: int = 30,       # most steps in a long trace
-                 mode: str = "auto",        # "auto", "gsm8k" (one step per line) or "trace" (paragraph steps)
-                 granularity: int = 20,     # a long-trace step is at least 1/granularity of the trace (more = finer steps)
+    def __init__(self, mode: str = "auto",  # "auto", "lines" (one step per calculation line) or "trace" (long-trace steps)
+                 max_steps: int = 20,        # most steps in a long trace
                 ):
-        if mode not in ("auto", "gsm8k", "trace"): raise ValueError(f"mode must be 'auto', 'gsm8k' or 'trace', got {mode!r}")
-        self.min_steps, self.max_steps, self.mode, self.granularity = min_steps, max_steps, mode, granularity
+        if mode == "gsm8k": mode = "lines"
+        if mode not in ("auto", "lines", "trace"): raise ValueError(f"mode must be 'auto', 'lines' or 'trace', got {mode!r}")
+        self.mode, self.max_steps = mode, max_steps
 
     def extract(self, problem: str, reasoning: str) -> Structure:
-        "Decompose one reasoning path (problem text is accepted for interface compatibility)."
-        if reasoning is None or not str(reasoning).strip(): return Structure(warnings=["empty reasoning"])
-        reasoning = str(reasoning)
-        offset = 0
-        if "</think>" in reasoning or reasoning.lstrip().lower().startswith("<think>"):
+        "Decompose one reasoning path (the problem's question and numbers help name and place the steps)."
+        reasoning, offset = "" if reasoning is None else str(reasoning), 0
+        if "</think>" in reasoning or reasoning.lstrip()[:7].lower() == "<think>":
             head = reasoning.split("</think>", 1)[0]
             m = re.match(r"\s*(?:<think>)?\s*", head, re.I)
             offset, reasoning = m.end(), head[m.end():].rstrip()
-            if not reasoning: return Structure(warnings=["empty reasoning"])
-        mode = self.mode if self.mode != "auto" else ("gsm8k" if _is_gsm(reasoning) else "trace")
-        if mode == "gsm8k": return extract_gsm8k(reasoning, offset)
-        return extract_trace(reasoning, offset, self.min_steps, self.max_steps, self.granularity)
+        if not reasoning.strip(): return Structure(warnings=["empty reasoning"])
+        problem = "" if problem is None else str(problem)
+        mode = self.mode if self.mode != "auto" else ("lines" if _is_lines(reasoning) else "trace")
+        if mode == "lines": return extract_lines(reasoning, problem, offset)
+        return extract_trace(reasoning, problem, offset, self.max_steps)
 
 # %% ../nbs/04_gsrm.ipynb #347bc0eb
 _GSRM_FACTORIES = {}
@@ -561,54 +812,107 @@ def extract(problem: str, # the problem text
         gsrm = _DEFAULT
     return get_gsrm(gsrm).extract(problem, reasoning)
 
+# %% ../nbs/04_gsrm.ipynb #bb85c8fe
+def _align(sim: list[list[float]], threshold: float) -> int:
+    "The most pairs (i, j) with sim[i][j] >= threshold that can be matched with both i and j increasing (a monotone alignment)."
+    m = len(sim[0]) if sim else 0
+    prev = [0] * (m + 1)
+    for row in sim:
+        cur = [0] * (m + 1)
+        for j in range(m): cur[j + 1] = max(prev[j + 1], cur[j], prev[j] + (row[j] >= threshold))
+        prev = cur
+    return prev[m]
+
+# %% ../nbs/04_gsrm.ipynb #50e56161
+_STRUCTURE_REWARD: dict = {}
+_JUDGES: dict = {}
+
+def register_structure_reward(fn):
+    "Let the evaluation report the structure reward: `fn(pairs, judge=..., mode=...)` scores (teacher, student) pairs (rlkd_nb.reward does this)."
+    _STRUCTURE_REWARD["fn"] = fn
+
+def _embedder(judge):
+    "The judge to embed with: the given one if it embeds, else one shared embedding judge."
+    if hasattr(judge, "embed"): return judge
+    if "embedding" not in _JUDGES: _JUDGES["embedding"] = get_judge("embedding")
+    return _JUDGES["embedding"]
+
+def _pair_sims(pairs: list[tuple[str, str]], judge=None) -> list[float]:
+    "Similarity of each (reference, extracted) sub-problem pair."
+    if not pairs: return []
+    if judge == "lexical": return [token_f1(a, b) for a, b in pairs]
+    if judge in (None, "embedding", "auto") or hasattr(judge, "embed"): return [float(x) for x in _embedder(judge).similarity(pairs)]
+    return [s for _, s in get_judge(judge).compare([(a, b, "subproblem") for a, b in pairs])]
+
+def _sim_matrix(refs: list[str], preds: list[str], judge=None) -> list[list[float]]:
+    "Similarity of every reference sub-problem with every extracted one (embedding judge by default, 'lexical' = token F1)."
+    if not refs or not preds: return [[0.0] * len(preds) for _ in refs]
+    if judge in (None, "embedding", "auto") or hasattr(judge, "embed"):
+        e = _embedder(judge)
+        return (e.embed(refs) @ e.embed(preds).T).tolist()
+    if judge == "lexical": return [[token_f1(a, b) for b in preds] for a in refs]
+    sc = [s for _, s in get_judge(judge).compare([(a, b, "subproblem") for a in refs for b in preds])]
+    return [sc[i * len(preds):(i + 1) * len(preds)] for i in range(len(refs))]
+
+# %% ../nbs/04_gsrm.ipynb #5d8015a4
+def reference_metrics(pred, ref,  # the extracted structure and the reference one (anything `as_structure` reads)
+                      judge=None,  # sub-problem similarity: None (embedding), 'lexical' (token F1), a judge name or a Judge
+                      threshold: float = 0.65,  # similarity at which a reference sub-problem counts as matched
+                     ) -> dict:
+    "Coverage, ordered coverage, answer recall, count ratio and final-answer agreement of one extracted structure against its reference."
+    pred, ref = as_structure(pred), as_structure(ref)
+    n = len(ref)
+    sim = _sim_matrix([s.subproblem for s in ref], [s.subproblem for s in pred], judge)
+    answers = [s.answer for s in pred]
+    return {"coverage": sum(max(r, default=0) >= threshold for r in sim) / n if n else 0.0,
+            "ordered_coverage": _align(sim, threshold) / n if n else 0.0,
+            "answer_recall": sum(any(answers_equal(s.answer, a) for a in answers) for s in ref) / n if n else 0.0,
+            "count_ratio": len(pred) / n if n else 0.0,
+            "final_answer": float(answers_equal(ref.final_or_last_answer(), pred.final_or_last_answer()))}
+
 # %% ../nbs/04_gsrm.ipynb #93690f2e
-def _similarity_fn(judge):
-    "A (list of (a, b)) -> list of scores function, and its name: the given judge, the embedding judge, or lexical token F1."
-    if judge in (None, "embedding", "auto"): judge = get_judge("embedding")
-    if judge == "lexical": return (lambda prs: [token_f1(a, b) for a, b in prs]), "lexical"
-    judge = get_judge(judge)
-    jname = getattr(judge, "name", type(judge).__name__)
-    return (lambda prs: [float(sc) for _, sc in judge.compare([(a, b, "subproblem") for a, b in prs])] if prs else []), jname
+def _mean(xs): return round(sum(xs) / len(xs), 4) if xs else 0.0
+
+def _reward_totals(refs, preds, reward_judge) -> list | None:
+    fn = _STRUCTURE_REWARD.get("fn")
+    if fn is None: return None
+    return [r.total for r in fn(list(zip(refs, preds)), judge=reward_judge, mode="normalized")]
 
 def evaluate_gsrm(gsrm,  # a GSRM (anything with extract_batch), a registered GSRM name, or a list of predicted structures
                   records: list[dict],  # records with problem, reasoning and the reference `teacher_structure`
                   judge=None,  # sub-problem similarity: None (embedding), 'lexical' (token F1), a judge name or a Judge
+                  threshold: float = 0.65,  # similarity at which a reference sub-problem counts as covered
+                  reward_judge=None,  # the judge of the structure reward (None: the default judge training uses)
+                  per_record: bool = False,  # also return each record's figures under 'records'
                  ) -> dict:
-    "Step-count accuracy, per-step answer agreement, sub-problem similarity and parse-failure rate against references."
+    "Reference measures (coverage, ordered coverage, answer recall, count ratio, final answer, structure reward) and positional ones, averaged."
     t0 = time.time()
     if isinstance(gsrm, str): gsrm = get_gsrm(gsrm)
     refs = [as_structure(p["teacher_structure"]) for p in records]
     if isinstance(gsrm, list): preds = [as_structure(x) for x in gsrm]
     else: preds = gsrm.extract_batch([p.get("problem", "") for p in records], [p["reasoning"] for p in records])
     secs = time.time() - t0
-    sim, jname = _similarity_fn(judge)
-    n = len(records)
-    cnt_ok = ans_ok = ans_n = fin_ok = fails = 0
-    mae = 0.0
-    sub_pairs, ref_steps = [], 0
-    for ref, pr in zip(refs, preds):
-        fails += int(len(pr) == 0)
-        cnt_ok += int(len(pr) == len(ref)); mae += abs(len(pr) - len(ref)); ref_steps += len(ref)
-        fin_ok += int(answers_equal(ref.final_or_last_answer(), pr.final_or_last_answer()))
-        for a, b in zip(ref.steps, pr.steps):
-            ans_n += 1; ans_ok += int(answers_equal(a.answer, b.answer))
-            sub_pairs.append((a.subproblem, b.subproblem))
-    scores = sim(sub_pairs) if sub_pairs else []
-    r = lambda x: round(x, 4)
-    return {"gsrm": getattr(gsrm, "name", "given") if not isinstance(gsrm, list) else "given", "n": n,
-            "step_count_acc": r(cnt_ok / n) if n else 0.0, "step_count_mae": r(mae / n) if n else 0.0,
-            "answer_agreement": r(ans_ok / ans_n) if ans_n else 0.0,
-            "answer_recall": r(ans_ok / ref_steps) if ref_steps else 0.0,
-            "final_answer_acc": r(fin_ok / n) if n else 0.0,
-            "subproblem_similarity": r(sum(scores) / len(scores)) if scores else 0.0,
-            "similarity_judge": jname, "parse_failure_rate": r(fails / n) if n else 0.0,
-            "mean_pred_steps": r(sum(len(p) for p in preds) / n) if n else 0.0,
-            "mean_ref_steps": r(ref_steps / n) if n else 0.0, "seconds": round(secs, 2)}
+    rows = [reference_metrics(p, r, judge, threshold) for p, r in zip(preds, refs)]
+    rewards = _reward_totals(refs, preds, reward_judge)
+    pos = [(a, b) for r, p in zip(refs, preds) for a, b in zip(r.steps, p.steps)]
+    sims = _pair_sims([(a.subproblem, b.subproblem) for a, b in pos], judge)
+    out = {"gsrm": getattr(gsrm, "name", "given") if not isinstance(gsrm, list) else "given", "n": len(records),
+           **{k: _mean([r[k] for r in rows]) for k in ("coverage", "ordered_coverage", "answer_recall", "count_ratio", "final_answer")},
+           "structure_reward": _mean(rewards) if rewards is not None else None,
+           "step_count_acc": _mean([float(len(p) == len(r)) for p, r in zip(preds, refs)]),
+           "step_count_mae": _mean([abs(len(p) - len(r)) for p, r in zip(preds, refs)]),
+           "answer_agreement": _mean([float(answers_equal(a.answer, b.answer)) for a, b in pos]),
+           "subproblem_similarity": _mean(sims), "similarity_judge": "lexical" if judge == "lexical" else getattr(judge, "name", judge or "embedding"),
+           "parse_failure_rate": _mean([float(len(p) == 0) for p in preds]),
+           "mean_pred_steps": _mean([len(p) for p in preds]), "mean_ref_steps": _mean([len(r) for r in refs]), "seconds": round(secs, 2)}
+    if per_record: out["records"] = [{**r, "structure_reward": None if rewards is None else rewards[i], "pred_steps": len(preds[i]),
+                                      "ref_steps": len(refs[i])} for i, r in enumerate(rows)]
+    return out
 
 def compare_gsrms(gsrms: dict,  # name -> GSRM (or list of predicted structures)
-                  records: list[dict], judge=None) -> dict:
+                  records: list[dict], judge=None, **kw) -> dict:
     "`evaluate_gsrm` for several extractors on the same records, keyed by name."
-    return {k: {**evaluate_gsrm(g, records, judge), "gsrm": k} for k, g in gsrms.items()}
+    return {k: {**evaluate_gsrm(g, records, judge, **kw), "gsrm": k} for k, g in gsrms.items()}
 
 # %% ../nbs/04_gsrm.ipynb #366e44af
 class _BackendError(RuntimeError): "The extractor fails on every input (model missing, server down): stop instead of failing each line."
@@ -616,16 +920,29 @@ class _BackendError(RuntimeError): "The extractor fails on every input (model mi
 def _fail(msg: str, code: int = 2) -> int:
     print(f"rlkd extract: {msg}", file=sys.stderr); return code
 
+def _decode_record(raw: bytes):
+    "A JSON object from one input line, or a one-line reason why not."
+    try: line = raw.decode("utf-8")
+    except UnicodeDecodeError as e: return None, f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})"
+    if not line.strip(): return None, None
+    try: rec = json.loads(line)
+    except json.JSONDecodeError as e: return None, f"bad JSON ({e.msg} at column {e.colno})"
+    except RecursionError: return None, "bad JSON (nested too deeply)"
+    if not isinstance(rec, dict): return None, f"expected a JSON object, got {type(rec).__name__}"
+    try: json.dumps(rec, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e: return None, f"a string holds a lone surrogate ({e.object[e.start:e.end].encode('unicode_escape').decode()})"
+    except RecursionError: return None, "nested too deeply"
+    return upgrade_record(rec), None
+
+# %% ../nbs/04_gsrm.ipynb #735f1fed
 def _read_input(path: Path, fp: str, ft: str | None, errors: list):
     "Yield (line_no, record, problem, reasoning) for good lines; append (line_no, message) to `errors` for bad ones."
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: rec = json.loads(line)
-            except json.JSONDecodeError as e: errors.append((i, f"bad JSON ({e.msg} at column {e.colno})")); continue
-            if not isinstance(rec, dict): errors.append((i, f"expected a JSON object, got {type(rec).__name__}")); continue
-            rec = upgrade_record(rec)
-            fields = [ft] if ft else ["trace", "teacher_trace"]
+    fields = [ft] if ft else ["trace", "teacher_trace"]
+    with open(path, "rb") as f:
+        for i, raw in enumerate(f, 1):
+            rec, err = _decode_record(raw)
+            if err: errors.append((i, err)); continue
+            if rec is None: continue                                  # a blank line
             tf = next((k for k in fields if k in rec), None)
             if fp not in rec: errors.append((i, f"missing field '{fp}'")); continue
             if tf is None: errors.append((i, f"missing field '{fields[0]}'")); continue
@@ -646,74 +963,87 @@ def _batches(it, n):
         if len(buf) >= n: yield buf; buf = []
     if buf: yield buf
 
-def run_extract(args) -> int:
-    "Handler of `rlkd extract`: add a `teacher_structure` to each input record, atomically write the output."
-    from tqdm.auto import tqdm
-    out = Path(args.output)
-    if args.builtin == bool(args.input): return _fail("give either INPUT.jsonl or --builtin (not both)")
-    if args.batch_size < 1: return _fail("--batch-size must be >= 1")
-    try: gsrm = get_gsrm(args.backend, **({"model": args.model} if args.model else {}))
-    except Exception as e: return _fail(f"cannot start the '{args.backend}' GSRM: {e}")
-    errors: list[tuple[int, str]] = []
+def _same_file(a: Path, b: Path) -> bool:
+    "Whether two paths name the same file (also through links, or before the second exists)."
+    try: return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError: return False
+
+# %% ../nbs/04_gsrm.ipynb #78eadf45
+def _extract_batch(gsrm, batch, backend: str, n_ok: int, errors: list, say) -> list:
+    "Structures for one batch (None for a record whose extraction failed); a backend that fails on everything raises `_BackendError`."
+    try: return gsrm.extract_batch([b[2] for b in batch], [b[3] for b in batch])
+    except Exception as be:   # retry one by one, so one bad record costs only its own line
+        out = []
+        for k, (i, _, p, t) in enumerate(batch):
+            try: out.append(gsrm.extract(p, t))
+            except Exception as e:
+                if k == 0 and n_ok == 0 and type(e) is type(be) and str(e) == str(be):
+                    raise _BackendError(f"the '{backend}' GSRM failed: {type(e).__name__}: {e}") from None
+                out.append(None); errors.append((i, f"extraction failed: {type(e).__name__}: {e}")); say(i, errors[-1][1])
+        return out
+
+def _sources(args, errors):
+    "(records to extract, how many lines, a label for messages) for `rlkd extract`'s input, or a usage-error message."
     if args.builtin:
-        if args.n < 1: return _fail("--n must be >= 1")
+        if args.n < 1: return "--n must be >= 1"
         recs = load_builtin(args.n, args.seed)
-        total = len(recs)
         def items():
             for i, r in enumerate(recs, 1):
                 r = dict(r); r["true_structure"] = r.pop("teacher_structure")
                 yield i, r, r["problem"], r["teacher_trace"]
-        src, label = items(), "builtin"
-    else:
-        inp = Path(args.input)
-        if not inp.is_file(): return _fail(f"{inp}: no such file")
-        total = _count_lines(inp)
-        src, label = _read_input(inp, args.field_problem, args.field_trace, errors), str(inp)
-    if out.parent and not out.parent.exists():
-        try: out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e: return _fail(f"cannot create {out.parent}: {e.strerror}")
-    lines, n_ok, reported = [], 0, 0
-    try:
-        with tqdm(total=total, desc="rlkd extract", unit="rec", disable=args.quiet, file=sys.stderr, mininterval=0.5) as bar:
+        return items(), len(recs), "builtin"
+    inp = Path(args.input)
+    if not inp.is_file(): return f"{inp}: no such file"
+    if _same_file(inp, Path(args.output)): return f"the output {args.output} is the input file; choose another output path"
+    return _read_input(inp, args.field_problem, args.field_trace, errors), _count_lines(inp), str(inp)
+
+# %% ../nbs/04_gsrm.ipynb #7a26f202
+def run_extract(args) -> int:
+    "Handler of `rlkd extract`: add a `teacher_structure` to each input record; write the output atomically, all or nothing."
+    from tqdm.auto import tqdm
+    if args.builtin == bool(args.input): return _fail("give either INPUT.jsonl or --builtin (not both)")
+    if args.batch_size < 1: return _fail("--batch-size must be >= 1")
+    errors: list[tuple[int, str]] = []
+    src = _sources(args, errors)
+    if isinstance(src, str): return _fail(src)
+    src, total, label = src
+    try: gsrm = get_gsrm(args.backend, **({"model": args.model} if args.model else {}))
+    except Exception as e: return _fail(f"cannot start the '{args.backend}' GSRM: {e}")
+    lines, reported = [], 0
+    with tqdm(total=total, desc="rlkd extract", unit="rec", disable=args.quiet, file=sys.stderr, mininterval=0.5) as bar:
+        def say(i, msg): tqdm.write(f"rlkd extract: {label}:{i}: {msg}", file=sys.stderr)
+        try:
             for batch in _batches(src, args.batch_size):
-                while reported < len(errors):   # errors found while reading this batch
-                    i, msg = errors[reported]; reported += 1
-                    tqdm.write(f"rlkd extract: {label}:{i}: {msg}", file=sys.stderr); bar.update(1)
-                try: structs = gsrm.extract_batch([b[2] for b in batch], [b[3] for b in batch])
-                except Exception as be:   # retry one by one, so one bad record costs only its own line
-                    structs = []
-                    for k, (i, _, p, t) in enumerate(batch):
-                        try: structs.append(gsrm.extract(p, t))
-                        except Exception as e:
-                            if k == 0 and n_ok == 0 and type(e) is type(be) and str(e) == str(be):
-                                raise _BackendError(f"the '{args.backend}' GSRM failed: {type(e).__name__}: {e}") from None
-                            structs.append(None); errors.append((i, f"extraction failed: {type(e).__name__}: {e}")); reported += 1
-                            tqdm.write(f"rlkd extract: {label}:{i}: extraction failed: {type(e).__name__}: {e}", file=sys.stderr)
-                for (i, rec, _, _), st in zip(batch, structs):
-                    if st is None: continue
-                    rec = dict(rec); rec["teacher_structure"] = st.to_dict()
-                    lines.append(json.dumps(rec, ensure_ascii=False) + "\n"); n_ok += 1
-                bar.update(len(batch))
-            while reported < len(errors):
-                i, msg = errors[reported]; reported += 1
-                tqdm.write(f"rlkd extract: {label}:{i}: {msg}", file=sys.stderr); bar.update(1)
-    except _BackendError as e: return _fail(str(e))
-    if n_ok == 0:
-        return _fail(f"no records extracted from {label}; {out} not written" + (f" ({len(errors)} bad lines)" if errors else ""), 1)
-    write_atomic(out, "".join(lines))
-    if errors:
-        print(f"rlkd extract: {len(errors)} of {n_ok + len(errors)} records failed; wrote {n_ok} records to {out}", file=sys.stderr)
-        return 1
-    if not args.quiet: print(f"rlkd extract: wrote {n_ok} records to {out}", file=sys.stderr)
+                for i, msg in errors[reported:]: say(i, msg); bar.update(1)   # bad lines met while reading this batch
+                reported = len(errors)
+                for (i, rec, _, _), st in zip(batch, _extract_batch(gsrm, batch, args.backend, len(lines), errors, say)):
+                    if st is not None: lines.append(json.dumps({**rec, "teacher_structure": st.to_dict()}, ensure_ascii=False) + "\n")
+                reported = len(errors); bar.update(len(batch))
+        except _BackendError as e: return _fail(str(e))
+        for i, msg in errors[reported:]: say(i, msg); bar.update(1)
+    return _write_output(args, lines, errors, label)
+
+def _write_output(args, lines: list, errors: list, label: str) -> int:
+    "Write the extracted records, all or nothing (unless --skip-bad), and report what happened."
+    out, n = Path(args.output), len(lines) + len(errors)
+    if not lines: return _fail(f"no records extracted from {label}; {out} not written" + (f" ({len(errors)} bad lines)" if errors else ""), 1)
+    if errors and not args.skip_bad:
+        return _fail(f"{len(errors)} of {n} records failed; {out} not written (pass --skip-bad to write the {len(lines)} good ones)", 1)
+    try: write_atomic(out, "".join(lines))
+    except OSError as e: return _fail(f"cannot write {out}: {e.strerror or e}")
+    if errors: print(f"rlkd extract: skipped {len(errors)} of {n} records; wrote {len(lines)} records to {out}", file=sys.stderr)
+    elif not args.quiet: print(f"rlkd extract: wrote {len(lines)} records to {out}", file=sys.stderr)
     return 0
 
+# %% ../nbs/04_gsrm.ipynb #b10311c1
 def add_cli(subparsers):
     "Add `rlkd extract` to the `rlkd` command line."
     p = subparsers.add_parser("extract", help="add the GSRM step structure to each record of a JSONL file",
                               description="Decompose each record's reasoning into (meta, sub-problem, answer) steps and write the records "
-                                          "with a 'teacher_structure' field. Output is written atomically (temp file + rename).")
+                                          "with a 'teacher_structure' field. The output is written atomically, and only when every record "
+                                          "succeeded (or with --skip-bad).")
     p.add_argument("input", nargs="?", help="input JSONL (one JSON object per line)")
-    p.add_argument("-o", "--output", required=True, help="output JSONL")
+    p.add_argument("-o", "--output", required=True, help="output JSONL (never the input file)")
     p.add_argument("--builtin", action="store_true", help="use the built-in offline dataset instead of INPUT")
     p.add_argument("--n", type=int, default=20, help="number of built-in problems (with --builtin; default 20)")
     p.add_argument("--seed", type=int, default=0, help="seed of the built-in dataset (default 0)")
@@ -722,5 +1052,6 @@ def add_cli(subparsers):
     p.add_argument("--backend", default="heuristic", help=f"GSRM backend: {', '.join(gsrm_names())} (default heuristic)")
     p.add_argument("--model", default=None, help="model name or path for --backend llm")
     p.add_argument("--batch-size", type=int, default=16, help="records per extract_batch call (default 16)")
+    p.add_argument("--skip-bad", action="store_true", help="write the good records even when some lines fail (each is still reported)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run_extract)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from fastcore.basics import patch
 from .core import Step, Structure, parse_gsrm, as_structure, write_atomic
 from .data import DataError, iter_jsonl, parse_socratic
 from .gsrm import GSRM, compare_gsrms, get_gsrm, register_gsrm
@@ -19,17 +20,19 @@ from .judges import judge_names
 # %% auto #0
 __all__ = ['PROMPT_VERSION', 'SYSTEM_PROMPT', 'USER_TEMPLATE', 'FEW_SHOT', 'build_messages', 'clip_output', 'generate_batch',
            'default_cache_dir', 'cache_key', 'GSRMCache', 'model_fingerprint', 'LLMGSRM', 'load_gsrm_model',
-           'clean_gsm8k_solution', 'gsm8k_socratic_pairs', 'load_structure_pairs', 'structure_target', 'encode_example',
-           'collate_weighted', 'weighted_lm_loss', 'GSRMTrainResult', 'train_gsrm', 'OpenAIAnnotator', 'annotate',
-           'add_cli']
+           'clean_gsm8k_solution', 'gsm8k_socratic_pairs', 'load_structure_pairs', 'load_reference_pairs',
+           'structure_target', 'encode_example', 'collate_weighted', 'weighted_lm_loss', 'training_examples',
+           'GSRMTrainResult', 'train_gsrm', 'OpenAIAnnotator', 'annotate', 'add_cli']
 
 # %% ../nbs/05_llm_gsrm.ipynb #b2c7fa44
-PROMPT_VERSION = "rlkd-gsrm-v1"
+PROMPT_VERSION = "rlkd-gsrm-v2"
 
-SYSTEM_PROMPT = """Decompose the reasoning into steps, in the order it takes them. For each step write:
-[Meta-reasoning N]: which sub-problem to solve next and why (not its answer)
-[Sub-problem N]: one question
-[Answer N]: its short answer, no derivation
+SYSTEM_PROMPT = """Decompose the reasoning into steps, in the order it takes them: one step per sub-problem it works out.
+A check of a result, or another approach it actually works out, is a step of its own. Skip filler.
+For each step write:
+[Meta-reasoning N]: why the reasoner takes this step now and which sub-problem it attacks (not its answer)
+[Sub-problem N]: one self-contained question
+[Answer N]: the value the step reaches, short, no derivation
 Finish with one line: So the final answer is: <answer>"""
 
 USER_TEMPLATE = "Problem:\n{problem}\n\nYou should decompose this reasoning:\n{reasoning}"
@@ -37,21 +40,27 @@ USER_TEMPLATE = "Problem:\n{problem}\n\nYou should decompose this reasoning:\n{r
 # %% ../nbs/05_llm_gsrm.ipynb #5444dcaa
 FEW_SHOT = [
     dict(problem="A bakery sells muffins for $3 each. On Monday it baked 40 muffins and sold all but 7. How much money did it take in?",
-         reasoning="They baked 40 and 7 were left, so they sold 40 - 7 = 33 muffins. Each one is $3, so the money is 33 * 3 = 99 dollars.",
+         reasoning="Okay, so I need the money the bakery made on Monday.\n\nFirst, how many muffins were sold? It baked 40 and 7 were left, "
+                   "so it sold 40 - 7 = 33 muffins.\n\nEach muffin is $3, so the money is 33 * 3 = 99 dollars.\n\n"
+                   "Wait, let me check: 33 * 3 = 30 * 3 + 3 * 3 = 90 + 9 = 99. Yes.\n\nSo the bakery took in $99.",
          teacher_structure=Structure([
-             Step("The income depends on how many muffins were actually sold, so count those first.",
+             Step("The income depends on how many muffins were actually sold, so the reasoner counts those first.",
                   "How many muffins did the bakery sell?", "33"),
-             Step("With the number sold known, the price per muffin turns it into money.",
-                  "How much money do 33 muffins at $3 each bring in?", "$99")], final_answer="$99")),
-    dict(problem="Ana, Ben and Cleo each own one pet: a cat, a dog or a fish. Ben is allergic to fur. Ana does not own the cat. Who owns the dog?",
-         reasoning="Ben can't have fur, so Ben has the fish. Maybe Ana has the cat? No - Ana does not own the cat. So Ana must have the dog, and Cleo has the cat.",
+             Step("Knowing the number sold, the reasoner turns it into money with the price per muffin.", "What is 33 × 3?", "99"),
+             Step("As a check, the reasoner recomputes the product by splitting 33 into 30 and 3.", "Does 30 × 3 + 3 × 3 equal 99?", "yes")],
+             final_answer="$99")),
+    dict(problem="The sum of two numbers is 20 and their difference is 4. What is the larger number?",
+         reasoning="Let me call the numbers x and y with x > y. Then x + y = 20 and x - y = 4.\n\nAdding the two equations gives 2x = 24, "
+                   "so x = 12.\n\nHmm, let me also find y to be safe: y = 20 - 12 = 8, and 12 - 8 = 4, which matches.\n\n"
+                   "Alternatively, the larger number is the average plus half the difference: 20/2 + 4/2 = 10 + 2 = 12. Same answer.\n\n"
+                   "So the larger number is 12.",
          teacher_structure=Structure([
-             Step("The allergy rules out two pets for Ben at once, so settle Ben first.",
-                  "Which pet does Ben own?", "the fish"),
-             Step("Two pets remain for Ana and Cleo; check the clue about Ana against the cat.",
-                  "Can Ana own the cat?", "No"),
-             Step("Only one pet is left for Ana, which answers the question.",
-                  "Which pet does Ana own?", "the dog")], final_answer="Ana")),
+             Step("To use both facts at once, the reasoner names the numbers and writes the conditions as equations.",
+                  "What equations do the sum and the difference give?", "x + y = 20 and x - y = 4"),
+             Step("Adding the equations eliminates y, so the reasoner solves for the larger number directly.", "What is x if 2x = 24?", "12"),
+             Step("As a check, the reasoner finds the other number and tests the difference.", "Does y = 20 - 12 = 8 give a difference of 4?", "yes"),
+             Step("Trying another approach, the reasoner takes the average plus half the difference.", "What is 20/2 + 4/2?", "12")],
+             final_answer="12")),
 ]
 
 def build_messages(problem: str,  # the problem the reasoning solves
@@ -196,116 +205,111 @@ class LLMGSRM(GSRM):
                  model=None,  # alias of `model_or_name` (for get_gsrm("llm", model=...))
                  **load_kw):  # passed to `rlkd_nb.models.load_model` (quantization, device, dtype, ...)
         if model_or_name is None: model_or_name = model
-        self.model = self.tok = None
-        self.name_or_path = None
+        self.model = self.tok = self.name_or_path = None
         if isinstance(model_or_name, tuple): self.model, self.tok = model_or_name
         elif model_or_name is not None and not isinstance(model_or_name, (str, Path)):
             if tokenizer is None: raise ValueError("LLMGSRM: pass the tokenizer with a loaded model (or a (model, tokenizer) pair)")
             self.model, self.tok = model_or_name, tokenizer
         elif generate_fn is None: self.name_or_path = str(model_or_name) if model_or_name is not None else "smollm2"
-        self.generate_fn, self.load_kw = generate_fn, load_kw
+        self.generate_fn, self.load_kw, self._model_id = generate_fn, load_kw, model_id
         cfg = self._dir_config()
         self.shots = shots if shots is not None else cfg.get("shots", 2)
         self.system = system if system is not None else cfg.get("system", SYSTEM_PROMPT)
         self.prompt_version = cfg.get("prompt_version", PROMPT_VERSION) if system is None else PROMPT_VERSION + "+custom:" + hashlib.sha256(system.encode()).hexdigest()[:8]
         self.max_new_tokens, self.batch_size, self.max_reasoning_chars = max_new_tokens, batch_size, max_reasoning_chars
-        self._model_id = model_id
-        if cache is True: self.cache = GSRMCache()
-        elif cache in (False, None): self.cache = None
-        elif isinstance(cache, GSRMCache): self.cache = cache
-        else: self.cache = GSRMCache(cache)
+        self.cache = GSRMCache() if cache is True else (None if cache in (False, None) else (cache if isinstance(cache, GSRMCache) else GSRMCache(cache)))
         self.stats = dict(inputs=0, cache_hits=0, generated=0, gen_errors=0, no_steps=0, truncated=0,
                           duplicate=0, missing_field=0, no_final=0, hit_limit=0, cut_inputs=0)
 
     def _dir_config(self) -> dict:
+        "The prompt settings a `train_gsrm` directory carries (empty for anything else)."
         p = Path(self.name_or_path) / "gsrm_config.json" if self.name_or_path else None
-        if p is not None and p.exists():
-            try: return json.loads(p.read_text())
-            except Exception: return {}
-        return {}
-
-    @property
-    def model_id(self) -> str:
-        "The model identity used in cache keys."
-        if self._model_id: return self._model_id
-        if self.name_or_path is not None: return f"name:{Path(self.name_or_path).resolve() if Path(self.name_or_path).exists() else self.name_or_path}"
-        if self.model is not None: return model_fingerprint(self.model)
-        return f"fn:{getattr(self.generate_fn, '__qualname__', repr(self.generate_fn))}"
-
-    def load(self):
-        "Load the model now (otherwise it loads on first use)."
-        if self.model is None and self.generate_fn is None:
-            self.model, self.tok = load_gsrm_model(self.name_or_path, **self.load_kw)
-        return self
-
-    def _cut(self, reasoning: str) -> tuple[str, bool]:
-        r = reasoning or ""
-        if len(r) <= self.max_reasoning_chars: return r, False
-        h = self.max_reasoning_chars // 2
-        return r[:h] + "\n...\n" + r[-h:], True
-
-    def _generate(self, chats: list[list[dict]]) -> list[dict]:
-        if self.generate_fn is not None:
-            return [{"text": clip_output(t if isinstance(t, str) else ""), "hit_limit": False} for t in self.generate_fn(chats)]
-        self.load()
-        return generate_batch(self.model, self.tok, chats, self.max_new_tokens, self.batch_size)
-
-    def raw_batch(self, problems: list[str], reasonings: list[str]) -> tuple[list, list]:
-        "The generated GSRM text (None if generation failed) and whether the reasoning was cut, for each input."
-        mid = self.model_id
-        cut = [self._cut(r) for r in reasonings]
-        keys = [cache_key(mid, self.prompt_version, p or "", c, shots=self.shots, max_new_tokens=self.max_new_tokens)
-                for p, (c, _) in zip(problems, cut)]
-        self.stats["inputs"] += len(keys)
-        self.stats["cut_inputs"] += sum(c for _, c in cut)
-        hits = self.cache.get_many(list(set(keys))) if self.cache is not None else {}
-        todo = [i for i, k in enumerate(keys) if k not in hits]
-        self.stats["cache_hits"] += len(keys) - len(todo)
-        texts = {k: v for k, v in hits.items()}
-        # deduplicate identical inputs inside the batch
-        first = {}
-        for i in todo: first.setdefault(keys[i], i)
-        todo = list(first.values())
-        for j in range(0, len(todo), max(1, self.batch_size)):
-            idx = todo[j:j + max(1, self.batch_size)]
-            chats = [build_messages(problems[i] or "", cut[i][0], self.shots, self.system) for i in idx]
-            self.load()   # a model that cannot be loaded is a user error: it raises
-            try:
-                res = self._generate(chats)
-                if len(res) != len(idx): raise RuntimeError(f"backend returned {len(res)} outputs for {len(idx)} inputs")
-            except Exception as e:
-                self.stats["gen_errors"] += len(idx)
-                print(f"LLMGSRM: generation failed for {len(idx)} inputs: {type(e).__name__}: {str(e)[:300]}", file=sys.stderr)
-                for i in idx: texts[keys[i]] = None
-                continue
-            self.stats["generated"] += len(idx)
-            self.stats["hit_limit"] += sum(bool(r.get("hit_limit")) for r in res)
-            new = [(keys[i], r["text"]) for i, r in zip(idx, res)]
-            texts.update(new)
-            if self.cache is not None: self.cache.put_many(new, self.model_id, self.prompt_version)
-        return [texts.get(k) for k in keys], [c for _, c in cut]
-
-    def extract_batch(self, problems: list[str], reasonings: list[str]) -> list[Structure]:
-        "Decompose each `(problem, reasoning)`; malformed outputs give structures with warnings, never errors."
-        problems, reasonings = list(problems), list(reasonings)
-        if len(problems) != len(reasonings): raise ValueError(f"{len(problems)} problems but {len(reasonings)} reasonings")
-        texts, cuts = self.raw_batch(problems, reasonings)
-        out = []
-        for t, c in zip(texts, cuts):
-            if t is None: s = Structure(warnings=["GSRM generation failed"])
-            else: s = parse_gsrm(t)
-            if c: s.warnings.append(f"reasoning longer than {self.max_reasoning_chars} characters was cut")
-            for k, v in _warn_kinds(s).items(): self.stats[k] += int(v)
-            out.append(s)
-        return out
-
-    def extract(self, problem: str, reasoning: str) -> Structure:
-        "Decompose one reasoning path."
-        return self.extract_batch([problem], [reasoning])[0]
+        try: return json.loads(p.read_text()) if p is not None and p.exists() else {}
+        except Exception: return {}
 
     def __repr__(self): return f"LLMGSRM({self.name_or_path or self.model_id!r}, shots={self.shots})"
 
 register_gsrm("llm", LLMGSRM)   # get_gsrm("llm", model=...) works once this module is imported
+
+# %% ../nbs/05_llm_gsrm.ipynb #d32c9bb5
+@patch(as_prop=True)
+def model_id(self: LLMGSRM) -> str:
+    "The model identity used in cache keys."
+    if self._model_id: return self._model_id
+    if self.name_or_path is not None: return f"name:{Path(self.name_or_path).resolve() if Path(self.name_or_path).exists() else self.name_or_path}"
+    if self.model is not None: return model_fingerprint(self.model)
+    return f"fn:{getattr(self.generate_fn, '__qualname__', repr(self.generate_fn))}"
+
+@patch
+def load(self: LLMGSRM):
+    "Load the model now (otherwise it loads on first use)."
+    if self.model is None and self.generate_fn is None: self.model, self.tok = load_gsrm_model(self.name_or_path, **self.load_kw)
+    return self
+
+# %% ../nbs/05_llm_gsrm.ipynb #e6100ab0
+@patch
+def _cut(self: LLMGSRM, reasoning: str) -> tuple[str, bool]:
+    r = reasoning or ""
+    if len(r) <= self.max_reasoning_chars: return r, False
+    h = self.max_reasoning_chars // 2
+    return r[:h] + "\n...\n" + r[-h:], True
+
+@patch
+def _generate(self: LLMGSRM, chats: list[list[dict]]) -> list[dict]:
+    if self.generate_fn is not None:
+        return [{"text": clip_output(t if isinstance(t, str) else ""), "hit_limit": False} for t in self.generate_fn(chats)]
+    self.load()
+    return generate_batch(self.model, self.tok, chats, self.max_new_tokens, self.batch_size)
+
+# %% ../nbs/05_llm_gsrm.ipynb #9d5b980d
+@patch
+def raw_batch(self: LLMGSRM, problems: list[str], reasonings: list[str]) -> tuple[list, list]:
+    "The generated GSRM text (None if generation failed) and whether the reasoning was cut, for each input."
+    cut = [self._cut(r) for r in reasonings]
+    keys = [cache_key(self.model_id, self.prompt_version, p or "", c, shots=self.shots, max_new_tokens=self.max_new_tokens) for p, (c, _) in zip(problems, cut)]
+    self.stats["inputs"] += len(keys); self.stats["cut_inputs"] += sum(c for _, c in cut)
+    texts = self.cache.get_many(list(set(keys))) if self.cache is not None else {}
+    first = {}
+    for i, k in enumerate(keys):
+        if k not in texts: first.setdefault(k, i)           # one generation per distinct new input
+    todo = list(first.values())
+    self.stats["cache_hits"] += sum(k in texts for k in keys)
+    for j in range(0, len(todo), max(1, self.batch_size)):
+        idx = todo[j:j + max(1, self.batch_size)]
+        chats = [build_messages(problems[i] or "", cut[i][0], self.shots, self.system) for i in idx]
+        self.load()   # a model that cannot be loaded is a user error: it raises
+        try:
+            res = self._generate(chats)
+            if len(res) != len(idx): raise RuntimeError(f"backend returned {len(res)} outputs for {len(idx)} inputs")
+        except Exception as e:
+            self.stats["gen_errors"] += len(idx)
+            print(f"LLMGSRM: generation failed for {len(idx)} inputs: {type(e).__name__}: {str(e)[:300]}", file=sys.stderr)
+            texts.update({keys[i]: None for i in idx}); continue
+        self.stats["generated"] += len(idx); self.stats["hit_limit"] += sum(bool(r.get("hit_limit")) for r in res)
+        new = [(keys[i], r["text"]) for i, r in zip(idx, res)]
+        texts.update(new)
+        if self.cache is not None: self.cache.put_many(new, self.model_id, self.prompt_version)
+    return [texts.get(k) for k in keys], [c for _, c in cut]
+
+# %% ../nbs/05_llm_gsrm.ipynb #9c9eca31
+@patch
+def extract_batch(self: LLMGSRM, problems: list[str], reasonings: list[str]) -> list[Structure]:
+    "Decompose each `(problem, reasoning)`; malformed outputs give structures with warnings, never errors."
+    problems, reasonings = list(problems), list(reasonings)
+    if len(problems) != len(reasonings): raise ValueError(f"{len(problems)} problems but {len(reasonings)} reasonings")
+    texts, cuts = self.raw_batch(problems, reasonings)
+    out = []
+    for t, c in zip(texts, cuts):
+        s = Structure(warnings=["GSRM generation failed"]) if t is None else parse_gsrm(t)
+        if c: s.warnings.append(f"reasoning longer than {self.max_reasoning_chars} characters was cut")
+        for k, v in _warn_kinds(s).items(): self.stats[k] += int(v)
+        out.append(s)
+    return out
+
+@patch
+def extract(self: LLMGSRM, problem: str, reasoning: str) -> Structure:
+    "Decompose one reasoning path."
+    return self.extract_batch([problem], [reasoning])[0]
 
 # %% ../nbs/05_llm_gsrm.ipynb #c434432b
 def load_gsrm_model(name_or_path=None,  # None/'smollm2', a hub name, a model dir, or a `train_gsrm` output dir
@@ -369,6 +373,24 @@ def load_structure_pairs(path,  # JSONL with a problem, a reasoning and its stru
         try: st = as_structure(r[structure])
         except ValueError as e: raise DataError(f"{path}:{i}: {e}") from None
         out.append({"problem": r.get(problem, ""), "reasoning": r[reasoning], "teacher_structure": st.to_dict()})
+    return out
+
+def load_reference_pairs(references,  # JSONL of reference decompositions: id, problem, structure (and the trace, or see `traces`)
+                         traces=None,  # JSONL with id, problem and trace, joined to the references by id (as r1_traces/dev.jsonl)
+                        ) -> list[dict]:
+    "(id, problem, reasoning, teacher_structure) records from reference decompositions, with their traces joined by id when separate."
+    by_id = {r["id"]: r for _, r in iter_jsonl(traces)} if traces else {}
+    out = []
+    for i, r in iter_jsonl(references):
+        st = r.get("teacher_structure", r.get("structure"))
+        if st is None: raise DataError(f"{references}:{i}: missing field 'structure'")
+        t = by_id.get(r.get("id")) if traces else r
+        if t is None: raise DataError(f"{references}:{i}: no trace with id {r.get('id')!r} in {traces}")
+        reasoning = t.get("reasoning", t.get("trace", t.get("teacher_trace")))
+        if not isinstance(reasoning, str): raise DataError(f"{references}:{i}: no trace (give --traces, or a 'trace' field)")
+        try: st = as_structure(st)
+        except ValueError as e: raise DataError(f"{references}:{i}: {e}") from None
+        out.append({"id": r.get("id"), "problem": r.get("problem", t.get("problem", "")), "reasoning": reasoning, "teacher_structure": st.to_dict()})
     return out
 
 # %% ../nbs/05_llm_gsrm.ipynb #5387c933
@@ -439,6 +461,20 @@ def weighted_lm_loss(logits, labels, weights):
     w = w * (lb != -100)
     return (ce * w).sum() / w.sum().clamp_min(1e-8)
 
+# %% ../nbs/05_llm_gsrm.ipynb #4509acd2
+def training_examples(records: list[dict], tok, system: str = SYSTEM_PROMPT, shots: int = 0, max_len: int = 384,
+                      meta_weight: float = 1.0, solve_weight: float = 1.0) -> tuple[list[dict], dict]:
+    "Encoded training pairs of `records` (see `encode_example`) and the count of records skipped per reason."
+    skipped, data = {"bad_structure": 0, "too_long": 0, "bad_record": 0}, []
+    for r in records:
+        try: s = as_structure(r.get("teacher_structure"))
+        except Exception: skipped["bad_record"] += 1; continue
+        if len(s) == 0: skipped["bad_structure"] += 1; continue
+        ex = encode_example(tok, r.get("problem") or "", r.get("reasoning") or "", s, system, shots, max_len, meta_weight, solve_weight)
+        if ex is None: skipped["too_long"] += 1; continue
+        data.append(ex)
+    return data, skipped
+
 # %% ../nbs/05_llm_gsrm.ipynb #a6fbcf3b
 def _weighted_trainer_cls():
     "A transformers Trainer whose loss is `weighted_lm_loss` over the batch's `loss_weights`."
@@ -491,15 +527,7 @@ def train_gsrm(records: list[dict],  # records with problem, reasoning, teacher_
         base_name = resolve_model(model)   # the packaged SmolLM2's cache dir for None/'smollm2'
         base, tok = load_model(model, quantization=quantization)   # 4-bit: already prepared for k-bit training
     if tok.pad_token is None: tok.pad_token = tok.eos_token
-    skipped = {"bad_structure": 0, "too_long": 0, "bad_record": 0}
-    data = []
-    for r in records:
-        try: s = as_structure(r.get("teacher_structure"))
-        except Exception: skipped["bad_record"] += 1; continue
-        if len(s) == 0: skipped["bad_structure"] += 1; continue
-        ex = encode_example(tok, r.get("problem") or "", r.get("reasoning") or "", s, system, shots, max_len, meta_weight, solve_weight)
-        if ex is None: skipped["too_long"] += 1; continue
-        data.append(ex)
+    data, skipped = training_examples(records, tok, system, shots, max_len, meta_weight, solve_weight)
     if not data: raise ValueError(f"no usable training pairs (skipped: {skipped})")
     peft_model = get_peft_model(base, LoraConfig(r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
                                                  target_modules=lora_targets, task_type="CAUSAL_LM"))
@@ -579,8 +607,8 @@ def annotate(traces: list[dict],  # records with 'problem' and 'reasoning' (or '
 
 # %% ../nbs/05_llm_gsrm.ipynb #65ed9117
 def _load_pairs_arg(args) -> list[dict]:
-    if args.socratic:
-        return gsm8k_socratic_pairs(args.socratic, args.plain)
+    if args.socratic: return gsm8k_socratic_pairs(args.socratic, args.plain)
+    if args.references: return load_reference_pairs(args.references, args.traces)
     return load_structure_pairs(args.data, problem=args.problem_field, reasoning=args.reasoning_field, structure=args.structure_field)
 
 def _slice(pairs, spec: str | None):
@@ -592,11 +620,14 @@ def _add_data_args(p):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--data", help="JSONL with problem, reasoning, teacher_structure per line")
     g.add_argument("--socratic", help="GSM8K Socratic JSONL (question, answer)")
+    g.add_argument("--references", help="JSONL of reference decompositions (id, problem, structure[, trace])")
     p.add_argument("--plain", help="with --socratic: the same problems' plain GSM8K JSONL (used as the reasoning)")
+    p.add_argument("--traces", help="with --references: JSONL with id and trace, joined to the references by id")
     p.add_argument("--rows", help="python-style slice of the pairs to use, e.g. 0:560 or 560:")
     p.add_argument("--problem-field", default="problem"); p.add_argument("--reasoning-field", default="reasoning")
     p.add_argument("--structure-field", default="teacher_structure")
 
+# %% ../nbs/05_llm_gsrm.ipynb #c79cfcc1
 def _cli_train(args) -> int:
     try: pairs = _slice(_load_pairs_arg(args), args.rows)
     except (OSError, ValueError) as e: print(f"rlkd gsrm-train: {e}", file=sys.stderr); return 2
@@ -613,15 +644,14 @@ def _cli_eval(args) -> int:
     except (OSError, ValueError) as e: print(f"rlkd gsrm-eval: {e}", file=sys.stderr); return 2
     gs = {}
     for b in args.backend:
-        if b == "heuristic":
-            gs["heuristic"] = get_gsrm("heuristic")
-        elif b == "llm":
-            gs[f"llm:{args.model or 'smollm2'}"] = LLMGSRM(args.model, shots=args.shots, max_new_tokens=args.max_new_tokens,
-                                                          batch_size=args.batch_size, cache=not args.no_cache)
+        if b == "heuristic": gs["heuristic"] = get_gsrm("heuristic")
+        elif b == "llm": gs[f"llm:{args.model or 'smollm2'}"] = LLMGSRM(args.model, shots=args.shots, max_new_tokens=args.max_new_tokens,
+                                                                        batch_size=args.batch_size, cache=not args.no_cache)
         else: print(f"rlkd gsrm-eval: unknown backend '{b}' (use heuristic or llm)", file=sys.stderr); return 2
     print(json.dumps(compare_gsrms(gs, pairs, judge=args.judge), indent=1))
     return 0
 
+# %% ../nbs/05_llm_gsrm.ipynb #e598b66c
 def add_cli(subparsers):
     "Register `rlkd gsrm-train` and `rlkd gsrm-eval`."
     p = subparsers.add_parser("gsrm-train", help="fine-tune a GSRM decomposer (LoRA/QLoRA, structured loss)")

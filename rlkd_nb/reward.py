@@ -15,7 +15,7 @@ from typing import Iterable
 from fastcore.basics import patch
 from .core import Step, Structure, SchemaError, as_structure, boxed_spans
 from .judges import get_judge, judge_names, answers_equal, normalize_text, DEFAULT_JUDGE
-from .gsrm import get_gsrm, reasoning_of
+from .gsrm import get_gsrm, reasoning_of, register_structure_reward
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so every GSRM name works here
 
 # %% auto #0
@@ -186,6 +186,8 @@ def structure_reward(teacher,                 # teacher structure (Structure, JS
                     ) -> RewardResult:
     "The RLKD structure reward of one student structure against the teacher's."
     return structure_reward_batch([(teacher, student)], judge, mode, strategy, passes)[0]
+
+register_structure_reward(structure_reward_batch)   # so rlkd_nb.gsrm's evaluation can report the reward against references
 
 # %% ../nbs/06_reward.ipynb #e8c61a3c
 _RESULT_RENDERER = None

@@ -1,4 +1,5 @@
-"""`rlkd demo` end to end: the tiny model in seconds; the packaged SmolLM2 (slow) with a headless-Chromium screenshot.
+"""`rlkd demo` end to end: the nano world's report from a tiny run, the tiny model in seconds; the packaged SmolLM2
+(slow) with a headless-Chromium screenshot. (The full nano demo runs as the README's first command in test_project.)
 
 Screenshots go to $RLKD_ARTIFACTS (default: artifacts/ at the project root, git-ignored). The browser check is
 skipped, with the reason, when no Chromium is installed (Debian: `apt-get install -y chromium`).
@@ -38,7 +39,7 @@ def check_outputs(out: Path, report: str, steps: int):
 def test_demo_tiny_model(tmp_path):
     "The whole demo pipeline on the tiny random model (every stage, seconds)."
     out = tmp_path / "demo"
-    r = subprocess.run([RLKD, "demo", "--model", "tiny", "--steps", "2", "--n-train", "4", "--n-eval", "2", "--k", "1",
+    r = subprocess.run([RLKD, "demo", "--student", "tiny", "--steps", "2", "--n-train", "4", "--n-eval", "2", "--k", "1",
                         "--max-new-tokens", "8", "--judge", "exact", "--output", str(out), "--quiet"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -50,7 +51,7 @@ def test_demo_smollm2_renders_in_chromium(tmp_path, artifacts_dir):
     "`rlkd demo` on the packaged SmolLM2 (2 steps), then the report screenshotted in headless Chromium."
     out = tmp_path / "demo"
     t0 = time.time()
-    r = subprocess.run([RLKD, "demo", "--steps", "2", "--n-eval", "2", "--output", str(out)],
+    r = subprocess.run([RLKD, "demo", "--student", "smollm2", "--steps", "2", "--n-eval", "2", "--output", str(out)],
                        capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     page, m = check_outputs(out, r.stdout.strip().splitlines()[-1], 2)
@@ -63,3 +64,27 @@ def test_demo_smollm2_renders_in_chromium(tmp_path, artifacts_dir):
     assert sum(hist[:90]) > 5000, "the page rendered almost no text"
     strip = img.crop((img.width - 14, 0, img.width, img.height)).convert("L")
     assert min(strip.tobytes()) >= 200, "content overflows the right edge"
+
+
+@pytest.mark.slow
+def test_nano_demo_report_renders_in_chromium(tmp_path, artifacts_dir):
+    "The nano demo on a student warm-started for 3 steps and 2 GRPO steps per run: every section of the report, in Chromium."
+    from rlkd_nb import nano as N
+    from rlkd_nb.experiments import run_nano_demo
+    student = N.build_student(steps=3, dest=tmp_path / "student")
+    report = run_nano_demo(tmp_path / "demo", seeds=(0,), workers=1, n_eval=4, k=2, progress=False, student=student,
+                           max_steps=2, per_device_train_batch_size=8, max_completion_length=24)
+    page = report.read_text(encoding="utf-8")
+    for part in ("RLKD moved teacher-plan adoption from", "Held-out evaluation", "Curves over training steps",
+                 "One problem, before and after", "After RLKD", "After outcome-only GRPO", "<svg"):
+        assert part in page, part
+    assert "<script" not in page.lower() and "<link " not in page
+    m = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert set(m["summary"]) == {"base", "grpo-outcome", "rlkd"} and not any(s["errors"] for s in m["summary"].values())
+    runs = tmp_path / "demo" / "runs" / "plan"
+    assert sorted(p.name for p in (runs / "rlkd-s0" / "completions").glob("*.parquet"))      # `rlkd view` can draw the runs
+    r = subprocess.run([RLKD, "view", str(runs / "rlkd-s0"), "-o", str(tmp_path / "view.html")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "<svg" in (tmp_path / "view.html").read_text(encoding="utf-8"), r.stderr[-2000:]
+    shutil.copy(report, artifacts_dir / "nano_demo_report.html")
+    img = screenshot(report, artifacts_dir / "nano_demo_report.png")
+    assert sum(img.convert("L").histogram()[:90]) > 5000, "the page rendered almost no text"

@@ -1,5 +1,7 @@
-"""rlkd_nb.llm_gsrm: LLM extraction plumbing, cache, malformed output, weighted SFT loss, annotation, evaluation, CLI."""
-import json, threading, time
+"""rlkd_nb.llm_gsrm beyond its notebook: a real (tiny) model end to end, the cache across instances, malformed and failing backends,
+QLoRA, an HTTP annotator, GSM8K data, and the command line."""
+import json, shutil, subprocess, sys, threading, time
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -58,28 +60,19 @@ def test_tiny_model_extraction_never_crashes(tiny, cache_path):
     assert g.stats["hit_limit"] == 3
 
 
-def test_cache_hit_is_20x_faster(tiny, cache_path):
+def test_cache_serves_a_second_extraction(tiny, cache_path):
     model, tok = tiny
     g = L.LLMGSRM((model, tok), cache=cache_path, max_new_tokens=48, batch_size=4)
     probs, reas = [f"problem {i}" for i in range(4)], [f"reasoning {i} " * 5 for i in range(4)]
-    t0 = time.perf_counter(); first = g.extract_batch(probs, reas); t1 = time.perf_counter()
-    second = g.extract_batch(probs, reas); t2 = time.perf_counter()
+    first = g.extract_batch(probs, reas)
+    second = g.extract_batch(probs, reas)
     assert [s.to_dict() for s in first] == [s.to_dict() for s in second]
-    assert g.stats["cache_hits"] == 4 and g.stats["generated"] == 4
-    assert (t1 - t0) / (t2 - t1) >= 20, ((t1 - t0), (t2 - t1))
-    # a fresh extractor on the same file hits too; a different model or prompt version misses
+    assert g.stats["cache_hits"] == 4 and g.stats["generated"] == 4          # the second call generated nothing
+    # a fresh extractor on the same file hits too; a different prompt setting misses
     g2 = L.LLMGSRM((model, tok), cache=cache_path, max_new_tokens=48)
-    g2.extract_batch(probs, reas); assert g2.stats["cache_hits"] == 4
+    g2.extract_batch(probs, reas); assert g2.stats["cache_hits"] == 4 and g2.stats["generated"] == 0
     g3 = L.LLMGSRM((model, tok), cache=cache_path, max_new_tokens=48, shots=0)
     g3.extract_batch(probs[:1], reas[:1]); assert g3.stats["cache_hits"] == 0
-
-
-def test_cache_key_parts():
-    k = L.cache_key("m", "v1", "p", "r", shots=2)
-    assert k != L.cache_key("m2", "v1", "p", "r", shots=2)
-    assert k != L.cache_key("m", "v2", "p", "r", shots=2)
-    assert k != L.cache_key("m", "v1", "p", "r", shots=0)
-    assert k == L.cache_key("m", "v1", "p", "r", shots=2)
 
 
 def test_fingerprint_changes_with_weights(tiny):
@@ -180,31 +173,6 @@ def test_load_structure_pairs(tmp_path):
 
 # ---- weighted loss -------------------------------------------------------------------------------
 
-def test_weighted_loss_matches_hf_and_reweights():
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-    torch.manual_seed(0)
-    m = LlamaForCausalLM(LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                     num_attention_heads=2, num_key_value_heads=2))
-    ids = torch.randint(0, 40, (2, 12)); labels = ids.clone(); labels[:, :5] = -100; labels[1, -2:] = -100
-    out = m(input_ids=ids, labels=labels)
-    ones = (labels != -100).float()
-    assert abs(L.weighted_lm_loss(out.logits, labels, ones).item() - out.loss.item()) < 1e-5
-    # uniform scaling of the weights does not change the loss
-    assert abs(L.weighted_lm_loss(out.logits, labels, 3 * ones).item() - out.loss.item()) < 1e-5
-    meta = torch.zeros_like(ones); meta[:, 5:8] = 1
-    ce = torch.nn.functional.cross_entropy(out.logits[:, :-1].reshape(-1, 40), ids[:, 1:].reshape(-1), reduction="none").view(2, 11)
-    lab = (labels[:, 1:] != -100).float(); mm = meta[:, 1:] * lab; oo = (1 - meta[:, 1:]) * lab
-    for wm, wo in [(2.0, 1.0), (0.0, 1.0), (1.0, 0.5)]:
-        w = ones * (wm * meta + wo * (1 - meta))
-        want = (wm * (ce * mm).sum() + wo * (ce * oo).sum()) / (wm * mm.sum() + wo * oo.sum())
-        assert abs(L.weighted_lm_loss(out.logits, labels, w).item() - want.item()) < 1e-5
-    # up-weighting the meta tokens moves the loss towards their mean
-    meta_mean, other_mean = (ce * mm).sum() / mm.sum(), (ce * oo).sum() / oo.sum()
-    l2 = L.weighted_lm_loss(out.logits, labels, ones * (2 * meta + (1 - meta))).item()
-    assert (l2 - out.loss.item()) * (meta_mean - other_mean).item() > 0
-
-
 def test_encode_example_weights_by_field(tiny):
     _, tok = tiny
     st = parse_gsrm(GOOD)
@@ -231,8 +199,8 @@ def _pairs(n=6):
 def test_train_gsrm_tiny_lora_and_reload(tmp_path):
     bad = [{"problem": "p", "reasoning": "r", "teacher_structure": "no tags at all"},
            {"problem": "p", "reasoning": "r", "teacher_structure": {"steps": "oops"}},
-           {"problem": "p", "reasoning": "x" * 5000, "teacher_structure": _pairs(1)[0]["teacher_structure"]}]
-    res = L.train_gsrm(_pairs() + bad, "tiny", tmp_path / "gsrm", max_steps=4, batch_size=2, max_len=600, lr=1e-3,
+           {"problem": "p", "reasoning": "x" * 5000, "teacher_structure": _pairs(1)[0]["teacher_structure"]}]     # too long for 2000 tokens
+    res = L.train_gsrm(_pairs() + bad, "tiny", tmp_path / "gsrm", max_steps=4, batch_size=2, max_len=2000, lr=1e-3,
                        meta_weight=2.0, solve_weight=1.0, logging_steps=1)
     assert res.n_train == 6 and res.skipped == {"bad_structure": 1, "too_long": 1, "bad_record": 1}
     assert len(res.losses) == 4 and all(x["loss"] > 0 for x in res.losses)
@@ -252,7 +220,7 @@ def test_train_gsrm_no_usable_pairs():
 
 def test_train_gsrm_qlora_cpu():
     pytest.importorskip("bitsandbytes")
-    res = L.train_gsrm(_pairs(4), "tiny", None, max_steps=2, batch_size=2, max_len=600, quantization="4bit", logging_steps=1)
+    res = L.train_gsrm(_pairs(4), "tiny", None, max_steps=2, batch_size=2, max_len=2000, quantization="4bit", logging_steps=1)
     assert res.config["quantization"] == "4bit" and len(res.losses) == 2
 
 
@@ -311,10 +279,11 @@ def test_evaluate_gsrm_figures():
     ref = parse_gsrm(GOOD)
     pairs = [{"problem": "p", "reasoning": "r", "teacher_structure": ref.to_dict()}] * 2
     wrong = Structure([Step("m", "How many apples?", "34")], final_answer="34")
-    r = evaluate_gsrm([ref, wrong], pairs, judge="lexical")
-    assert r["step_count_acc"] == 0.5 and r["step_count_mae"] == 0.5
-    assert r["answer_agreement"] == round(2 / 3, 4) and r["answer_recall"] == 0.5
-    assert r["final_answer_acc"] == 0.5 and r["parse_failure_rate"] == 0.0 and r["similarity_judge"] == "lexical"
+    r = evaluate_gsrm([ref, wrong], pairs, judge="lexical", per_record=True)
+    assert r["step_count_acc"] == 0.5 and r["step_count_mae"] == 0.5 and r["count_ratio"] == 0.75
+    assert r["answer_agreement"] == round(2 / 3, 4) and r["answer_recall"] == 0.5 and r["coverage"] == 0.5
+    assert r["final_answer"] == 0.5 and r["parse_failure_rate"] == 0.0 and r["similarity_judge"] == "lexical"
+    assert [x["answer_recall"] for x in r["records"]] == [1.0, 0.0]
     r = evaluate_gsrm([Structure(), ref], pairs, judge="lexical")
     assert r["parse_failure_rate"] == 0.5 and r["subproblem_similarity"] == 1.0
 
@@ -342,12 +311,23 @@ def test_cli_gsrm_eval_and_errors(shared_data, capsys):
     assert rc == 2 and err.startswith("rlkd gsrm-eval:") and len(err.strip().splitlines()) == 1
 
 
+def test_cli_gsrm_eval_on_reference_decompositions(shared_data):
+    "`rlkd gsrm-eval --references --traces` on the 14 R1 references, in a subprocess, with the structure reward reported."
+    r1 = shared_data / "r1_traces"
+    rlkd = shutil.which("rlkd") or str(Path(sys.executable).parent / "rlkd")
+    p = subprocess.run([rlkd, "gsrm-eval", "--references", str(r1 / "dev_reference.jsonl"), "--traces", str(r1 / "dev.jsonl")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    h = json.loads(p.stdout)["heuristic"]
+    assert h["n"] == 14 and h["final_answer"] == 1.0 and h["answer_recall"] > 0.6 and h["structure_reward"] > 0.011
+
+
 def test_cli_gsrm_train_tiny(tmp_path, capsys):
     from rlkd_nb.cli import main
     f = tmp_path / "pairs.jsonl"
     f.write_text("".join(json.dumps(p) + "\n" for p in _pairs(4)))
     rc = main(["gsrm-train", "--data", str(f), "--model", "tiny", "--out", str(tmp_path / "o"), "--steps", "2",
-               "--max-len", "600", "--meta-weight", "1.5"])
+               "--max-len", "2000", "--meta-weight", "1.5"])
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rc == 0 and res["n_train"] == 4 and res["config"]["meta_weight"] == 1.5
     assert (tmp_path / "o" / "gsrm_config.json").exists()
@@ -360,8 +340,8 @@ def test_packaged_smollm2_extraction(tmp_path):
     g = L.LLMGSRM(None, cache=tmp_path / "c.sqlite", max_new_tokens=64)
     s = g.extract(L.FEW_SHOT[0]["problem"], "They sold 40 - 7 = 33 muffins, which at $3 each is 33 * 3 = 99 dollars.")
     assert isinstance(s, Structure) and g.stats["generated"] == 1
-    t = time.perf_counter(); s2 = g.extract(L.FEW_SHOT[0]["problem"], "They sold 40 - 7 = 33 muffins, which at $3 each is 33 * 3 = 99 dollars.")
-    assert time.perf_counter() - t < 0.5 and s2.to_dict() == s.to_dict()
+    s2 = g.extract(L.FEW_SHOT[0]["problem"], "They sold 40 - 7 = 33 muffins, which at $3 each is 33 * 3 = 99 dollars.")
+    assert s2.to_dict() == s.to_dict() and g.stats["cache_hits"] == 1 and g.stats["generated"] == 1
 
 
 def test_rlkd_extract_backend_llm_tiny(tmp_path, monkeypatch, capsys):

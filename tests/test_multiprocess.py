@@ -120,11 +120,20 @@ def _launch(tmp_path, preset, *train_args):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
 
 
+def _preset_args(preset, tmp_path):
+    "Extra settings per preset: the nano world's student warm-started for 3 steps (its full warm start takes minutes)."
+    if preset != "nano": return [], 4
+    from rlkd_nb.nano import build_student
+    student = build_student(steps=3, dest=tmp_path / "student")
+    return ["--set", f"model={student}", "--set", "per_device_train_batch_size=8", "--set", "max_completion_length=24"], 8
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["tiny"])     # the nano preset joins here once it exists
+@pytest.mark.parametrize("preset", ["tiny", "nano"])
 def test_two_process_grpo_run_writes_once_and_resumes(tmp_path, preset):
     out = tmp_path / "run"
-    args = ["--max-steps", "2", "--output", str(out), "--set", "save_steps=1", "--set", "log_completions=true"]
+    extra, per_rank = _preset_args(preset, tmp_path)
+    args = ["--max-steps", "2", "--output", str(out), "--set", "save_steps=1", "--set", "log_completions=true", *extra]
     r = _launch(tmp_path, preset, *args)
     assert r.returncode == 0, r.stderr[-3000:]
     assert [l for l in r.stdout.splitlines() if l.strip() == str(out)] == [str(out)]   # one process reports
@@ -136,11 +145,11 @@ def test_two_process_grpo_run_writes_once_and_resumes(tmp_path, preset):
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
     assert sorted(p.name for p in (out / "completions").iterdir()) == ["completions_00001.parquet", "completions_00002.parquet"]
     import pandas as pd
-    assert len(pd.read_parquet(out / "completions" / "completions_00002.parquet")) == 8   # both ranks' 4 rollouts, gathered
+    assert len(pd.read_parquet(out / "completions" / "completions_00002.parquet")) == 2 * per_rank   # both ranks' rollouts, gathered
     assert json.loads((out / "rlkd_config.json").read_text())["max_steps"] == 2
     assert not [p for p in out.rglob("*.tmp")]
 
-    r = _launch(tmp_path, preset, "--max-steps", "3", "--output", str(out), "--resume", "--allow-changes")
+    r = _launch(tmp_path, preset, "--max-steps", "3", "--output", str(out), "--resume", "--allow-changes", *extra)
     assert r.returncode == 0, r.stderr[-3000:]
     assert global_step(out) == 3
     assert [m["step"] for m in read_metrics(out) if "loss" in m] == [1, 2, 3]

