@@ -71,6 +71,7 @@ def _completions_html(before:dict, after:dict) -> str:
                    f"<div><h4>After training</h4><pre>{html.escape(ag.get('completion', ''))}</pre></div></div></details>")
     return "\n".join(out)
 
+# %% ../nbs/12_experiments.ipynb #37f3c3c9
 _REPORT_CSS = """
 .rlkd-report{max-width:1180px;margin:0 auto;padding:16px 24px;font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#1f2328}
 .rlkd-report h1{margin-bottom:4px}.rlkd-report .sub{color:#59636e;margin-top:0}
@@ -92,6 +93,7 @@ def _info_table(info:dict) -> str:
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in info.items())
     return f"<table class='rlkd-info'>{rows}</table>"
 
+# %% ../nbs/12_experiments.ipynb #88bf4a05
 def demo_report(before:dict, # `evaluate` result before training
                 after:dict, # `evaluate` result after training
                 history:list[dict]|None=None, # the run's log history (training curves)
@@ -208,6 +210,7 @@ _TIMING_LABELS = {"eval_before_s": "time: evaluation before", "train_s": "time: 
                   "eval_after_s": "time: evaluation after", "total_s": "time: total (with loading)"}
 DEMO_DEFAULTS = dict(steps=10, n_train=10, n_eval=6, k=2, max_new_tokens=96, learning_rate=1e-4)
 
+# %% ../nbs/12_experiments.ipynb #15ee57d2
 def run_demo(output="rlkd_demo", # output directory (report.html, metrics.json, the training run in run/)
              steps:int=DEMO_DEFAULTS["steps"], # GRPO optimizer steps
              n_train:int=DEMO_DEFAULTS["n_train"], # built-in training problems
@@ -313,6 +316,35 @@ def comparison_figure(rows:list[dict], # per-run rows (`method`, `seed`, metrics
     fig.tight_layout()
     return _fig_png(fig)
 
+# %% ../nbs/12_experiments.ipynb #1df92e9d
+def _experiment_run(method:str, seed:int, base, out:Path, eval_set:list[dict], ek:dict, say) -> dict:
+    "Train one (method, seed) under config `base` (or load the untrained student for 'base'), evaluate it, save its evaluation."
+    name = f"{method}-seed{seed}"
+    row = {"method": method, "seed": seed, "steps": 0 if method == "base" else base.max_steps, "learning_rate": base.learning_rate}
+    if method == "base":
+        say(f"{name}: evaluating the untrained student")
+        student, row["train_s"] = load_student(base.student), 0.0
+    else:
+        say(f"{name}: training {base.max_steps} steps")
+        t = time.time()
+        run_dir = train_method(method, base.replace(seed=seed, output_dir=str(out / name), resume=False, overwrite=True))
+        row["train_s"] = round(time.time() - t, 1)
+        student = load_trained(run_dir, merge=True)
+    say(f"{name}: evaluating on {len(eval_set)} problems")
+    t = time.time(); res = evaluate(student, eval_set, seed=seed, **ek); row["eval_s"] = round(time.time() - t, 1)
+    del student
+    row.update({key: res[key] for key in METRIC_KEYS})
+    row.update(n_eval=res["n_problems"], k=ek["k"], judge=res["judge"])
+    write_atomic(out / "evals" / f"{name}.json", json.dumps({"row": row, "metrics": metrics_only(res), "records": res["records"]}, indent=1))
+    return row
+
+def _write_experiment_table(out:Path, rows:list[dict], cfg) -> None:
+    "results.csv (per run), summary.csv (per method) and comparison.png."
+    _write_csv(out / "results.csv", rows)
+    _write_csv(out / "summary.csv", _summary_rows(rows))
+    title = f"{cfg.model} · {cfg.max_steps} steps · seeds {sorted(set(r['seed'] for r in rows))}"
+    write_atomic(out / "comparison.png", comparison_figure(rows, title=title))
+
 # %% ../nbs/12_experiments.ipynb #5dd0f006
 def run_experiment(methods=("sft", "grpo-outcome", "rlkd"), # training methods (`rlkd_nb.train.METHODS`) and/or 'base'
                    seeds=(0, 1), # one run per method and seed
@@ -348,40 +380,16 @@ def run_experiment(methods=("sft", "grpo-outcome", "rlkd"), # training methods (
     rows = []
     for seed in seeds:
         for method in methods:
-            name = f"{method}-seed{seed}"
-            ev_path = out / "evals" / f"{name}.json"
+            ev_path = out / "evals" / f"{method}-seed{seed}.json"
             if ev_path.exists():
-                rows.append(json.loads(ev_path.read_text())["row"]); say(f"{name}: already done, reusing"); continue
-            row = {"method": method, "seed": seed, "steps": 0 if method == "base" else base.max_steps,
-                   "learning_rate": base.learning_rate}
-            if method == "base":
-                say(f"{name}: evaluating the untrained student")
-                student, row["train_s"] = load_student(base.student), 0.0
-            else:
-                say(f"{name}: training {base.max_steps} steps")
-                t = time.time()
-                run_dir = train_method(method, base.replace(seed=seed, output_dir=str(out / name), resume=False, overwrite=True))
-                row["train_s"] = round(time.time() - t, 1)
-                student = load_trained(run_dir, merge=True)
-            say(f"{name}: evaluating on {len(eval_set)} problems")
-            t = time.time(); res = evaluate(student, eval_set, seed=seed, **ek); row["eval_s"] = round(time.time() - t, 1)
-            del student
-            row.update({key: res[key] for key in METRIC_KEYS})
-            row.update(n_eval=res["n_problems"], k=k, judge=res["judge"])
-            write_atomic(ev_path, json.dumps({"row": row, "metrics": metrics_only(res), "records": res["records"]}, indent=1))
+                rows.append(json.loads(ev_path.read_text())["row"]); say(f"{method}-seed{seed}: already done, reusing"); continue
+            row = _experiment_run(method, seed, base, out, eval_set, ek, say)
             rows.append(row)
             _write_experiment_table(out, rows, base)
             if callback: callback(list(rows))
     _write_experiment_table(out, rows, base)
     say(f"done: {out / 'summary.csv'}")
     return rows
-
-def _write_experiment_table(out:Path, rows:list[dict], cfg) -> None:
-    "results.csv (per run), summary.csv (per method) and comparison.png."
-    _write_csv(out / "results.csv", rows)
-    _write_csv(out / "summary.csv", _summary_rows(rows))
-    title = f"{cfg.model} · {cfg.max_steps} steps · seeds {sorted(set(r['seed'] for r in rows))}"
-    write_atomic(out / "comparison.png", comparison_figure(rows, title=title))
 
 # %% ../nbs/12_experiments.ipynb #f2c3d174
 def _demo_cmd(args) -> int:
@@ -412,6 +420,7 @@ def _experiment_cmd(args) -> int:
     print(json.dumps({"output": args.output, "summary": _summary_rows(rows)}, indent=1))
     return 0
 
+# %% ../nbs/12_experiments.ipynb #09e87ec5
 def add_cli(subparsers):
     "Register `rlkd demo` and `rlkd experiment`."
     d = DEMO_DEFAULTS

@@ -625,6 +625,7 @@ def _asked(sent: str, low: str) -> str | None:
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
 
+# %% ../nbs/04_gsrm.ipynb #8d7d9c8c
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
     out = {}
