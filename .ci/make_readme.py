@@ -1,10 +1,12 @@
 """Write README.md from nbs/index.ipynb without Quarto.
 
 nbdev-readme needs Quarto, which cannot be installed on CPU CI here. This does the same job for our index:
-nbconvert to Markdown, dropping `#| hide` cells and every `#|` directive line, and keeping outputs.
+nbconvert to Markdown, dropping `#| hide` cells and every `#|` directive line, and keeping outputs. Images the
+notebook shows from files beside it (`![...](images/x.png)`, relative to `nbs/`) are pointed at the same files from the
+repository root (`nbs/images/x.png`), as nbdev-readme does.
 Usage: python .ci/make_readme.py [--check]   (--check exits 1 when README.md is stale)
 """
-import re, sys
+import os, re, sys
 from pathlib import Path
 
 import nbformat
@@ -13,6 +15,14 @@ from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
 _DIRECTIVE = re.compile(r"^\s*#\|.*$\n?", re.MULTILINE)
+_IMAGE = re.compile(r"(!\[[^\]]*\]\()([^)\s]+)(\))")
+
+
+def _root_relative(m) -> str:
+    "A markdown image whose path is relative to nbs/, re-pointed from the repository root."
+    target = m.group(2)
+    if re.match(r"^(?:[a-z][a-z0-9+.-]*:|/|#)", target, re.I) or not (ROOT / "nbs" / target).exists(): return m.group(0)
+    return m.group(1) + Path(os.path.relpath((ROOT / "nbs" / target).resolve(), ROOT)).as_posix() + m.group(3)
 
 
 def readme_text() -> str:
@@ -29,7 +39,7 @@ def readme_text() -> str:
     nb.cells = cells
     nb.metadata["language_info"] = {"name": "python"}
     body, _ = MarkdownExporter().from_notebook_node(nb)
-    body = re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
+    body = _IMAGE.sub(_root_relative, re.sub(r"\n{3,}", "\n\n", body).strip()) + "\n"
     return "<!-- Generated from nbs/index.ipynb by .ci/make_readme.py: edit the notebook, not this file. -->\n\n" + body
 
 

@@ -181,7 +181,8 @@ def validate(self: TrainConfig):
         if not _type_ok(v, hint): raise ValueError(f"{name} must be {_type_name(hint)}, got {v!r}")
         if name in _RANGES and v is not None and not _RANGES[name][0](v):
             raise ValueError(f"{name} must be {_RANGES[name][1]}, got {v!r}")
-    if self.method not in METHODS: raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(METHODS)}")
+    if self.method != "sft" and self.method not in METHOD_REWARDS:   # read at call time: a method registered later counts
+        raise ValueError(f"unknown method {self.method!r}; choose from {', '.join(('sft', *METHOD_REWARDS))}")
     for name, opts in _CHOICES.items():
         if getattr(self, name) not in opts:
             raise ValueError(f"{name} must be one of {', '.join(map(str, opts))}, got {getattr(self, name)!r}")
@@ -646,7 +647,8 @@ def train_method(method: str,                      # one of METHODS
                  config: TrainConfig | str | None = None, # a TrainConfig, a preset name, or None (cpu-tiny)
                  **overrides) -> Path:
     "Train `method` with the same student, data slice and seed as the other methods; returns the output dir (adapter)."
-    if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if method != "sft" and method not in METHOD_REWARDS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(('sft', *METHOD_REWARDS))}")
     if config is None or isinstance(config, str): config = TrainConfig.load(config or "cpu-tiny")
     config = config.replace(method=method, **overrides)
     return train_sft(config) if method == "sft" else train_grpo(config)

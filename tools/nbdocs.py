@@ -9,7 +9,9 @@
 Pages: `nbs/index.ipynb` (the README) as the home page, every `nbs/*.ipynb` module notebook with its API
 entries, every `tutorials/*.ipynb`. The build works on a staged copy of the project and
 1. executes each notebook in a Jupyter kernel (working directory: the notebook's own folder), leaving out
-   the cells nbdev-test leaves out (`#| slow`, `#| gpu`, `#| notest`, `#| eval: false`); the page says so;
+   the cells nbdev-test leaves out (`#| slow`, `#| gpu`, `#| notest`, `#| eval: false`); the page says so.
+   Tutorials run their short CPU path (`RLKD_SMALL=1`, as in CI) unless the environment sets `RLKD_SMALL`;
+   their data files and `benchmarks/results/` are staged with them;
 2. runs nbdev's own processing (`show_doc` entries with signatures and docments, hidden and exported cells,
    backticked names linked): the processor `nbdev-proc-nbs` runs, called once per notebook;
 3. renders with Quarto when `quarto` is on PATH (nbdev's normal path, e.g. for GitHub Pages), otherwise
@@ -77,6 +79,10 @@ def stage_project(root: Path, stage: Path, cfg, pages: list[Page]) -> Path:
     for p in pages:
         (nbs / p.rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(p.src, nbs / p.rel)
+    # what the tutorials read: their own data files (`tutorials/data/`), and the measured results they quote
+    if (root / "tutorials").is_dir(): shutil.copytree(root / "tutorials", nbs / "tutorials", dirs_exist_ok=True, ignore=ignore)
+    if (root / "benchmarks" / "results").is_dir():
+        shutil.copytree(root / "benchmarks" / "results", stage / "benchmarks" / "results", dirs_exist_ok=True, ignore=ignore)
     # nbdev links backticked names through the `nbdev` entry points of installed distributions; this dist-info on
     # the workers' sys.path supplies the project's own (`<lib>._modidx`, imported from the stage) without installing it
     eps = tomllib.loads((root / "pyproject.toml").read_text()).get("project", {}).get("entry-points", {}).get("nbdev", {})
@@ -567,6 +573,7 @@ def build(args) -> int:
         for f in nbs.rglob("*"):   # non-notebook files go to _proc as `nbdev-proc-nbs` copies them
             if f.is_file() and f.suffix != ".ipynb": _proc_file(f, stage / "_proc", nbs)
         os.environ["PYTHONPATH"] = os.pathsep.join([str(stage)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+        os.environ.setdefault("RLKD_SMALL", "1")   # tutorials run their short CPU path, as CI runs them (RLKD_SMALL=0: the full one)
         results = run_notebooks(stage, nbs, pages, set(str(cfg.get("tst_flags", "")).split()), args)
         failures = [(p.name, e) for p in pages for e in results[p.name]["errors"]]
         failures += [(p.name, f"nbdev's processing failed at {results[p.name]['proc_error']}") for p in pages if results[p.name]["proc_error"]]
