@@ -7,6 +7,7 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/gsrm.html.md"""
 # %% ../nbs/04_gsrm.ipynb #4b597bec
 from __future__ import annotations
 import json, os, re, sys, time
+from bisect import bisect_left
 from pathlib import Path
 from typing import Sequence
 from .core import Step, Structure, as_structure, last_boxed, last_number, write_atomic
@@ -109,6 +110,30 @@ def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int,
     "(start, end, value, stated by a calculation: after '=' or '≈') of each result stated in `low[s:e]` (lower-cased text)."
     return [(m.start("v"), m.end("v"), _norm_value(m.group("v")), low[m.start()] in "=≈\\")
             for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
+
+# %% ../nbs/04_gsrm.ipynb #dab81a3a
+_HEADS = ("=", "≈", "\\approx", "is", "are", "was", "were", "equal", "give", "get", "got", "become", "make", "yield", "has", "have", "total",
+          "that's", "it's", "leave", "left with", "come", "simplifies to", "a total of", "sum of")   # how each alternative of _RESULT_RE begins
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+def _result_starts(low: str) -> list[int]:
+    "Sorted positions where `_RESULT_RE` can match in `low`: each '=', '≈', '\\approx', and each result verb not preceded by a letter or digit."
+    out = set()
+    for h in _HEADS:
+        i, word = low.find(h), h[0].isalpha()
+        while i >= 0:
+            if not (word and i and low[i - 1] in _ASCII_WORD): out.add(i)
+            i = low.find(h, i + 1)
+    return sorted(out)
+
+def _results_at(low: str, starts: list[int], s: int, e: int) -> list[tuple[int, int, str, bool]]:
+    "`_results(low, s, e)`, trying the pattern only at `starts` (`_result_starts(low)`)."
+    out, pos = [], s
+    for p in starts[bisect_left(starts, s):bisect_left(starts, e)]:
+        if p < pos: continue                   # inside the last result: `finditer` goes on after a match
+        m = _RESULT_RE.match(low, p, e)
+        if m: out.append((m.start("v"), m.end("v"), _norm_value(m.group("v")), low[p] in "=≈\\")); pos = m.end()
+    return out
 
 # %% ../nbs/04_gsrm.ipynb #9349ab21
 def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
@@ -421,14 +446,15 @@ class _Line:
 
 def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
-    seen, out = set(given), []
+    seen, out, starts = set(given), [], _result_starts(low)
     for m in re.finditer(r"[^\n]+", text):
-        s, e = m.start(), m.end()
-        while s < e and text[s] in " \t": s += 1
-        while e > s and text[e - 1] in " \t\r": e -= 1
+        line = m.group()
+        body = line.lstrip(" \t")
+        s = m.start() + len(line) - len(body)
+        e = s + len(body.rstrip(" \t\r"))
         if s >= e: continue
-        res = _results(low, s, e)                                                   # kept: the step's fields read them again
-        vals = [v for *_, v, eq in res if eq or v not in given]     # restating a value of the problem is no result
+        res = _results_at(low, starts, s, e)                  # kept: the step's fields read them again
+        vals = [v for *_, v, eq in res if eq or v not in given] if res else []     # restating a value of the problem is no result
         new = [v for v in vals if v not in seen]
         seen.update(vals)
         out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new, res))
@@ -570,39 +596,54 @@ _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:thi
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
 
+_ODD_CASE_RE = re.compile("[\u0130\u0131\u017f\u212a]")    # 'İ', 'ı', 'ſ', 'K': case-insensitive patterns match them to 'i', 's' or 'k'
+
+def _may_match(hint: re.Pattern, sent: str, low: str) -> bool:
+    "Whether a pattern could match `sent`: its ASCII `hint` occurs in the lowered `low` (or `sent` holds a letter lowering does not turn into 'i', 's' or 'k')."
+    if len(low) != len(sent): low = _lower(sent)
+    return hint.search(low) is not None or (not sent.isascii() and _ODD_CASE_RE.search(sent) is not None)
+
+_GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")
+
 def _goal(sent: str, low: str) -> str | None:
     "The goal question of a sentence, unless it is filler ('Let me figure this out step by step')."
+    if not _may_match(_GOAL_HINT, sent, low): return None     # no goal verb: skip the slower pattern
     q = _goal_question(sent, low)
     return q if q and not _FILLER_PLAN_RE.search(q) else None
 
+_PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)")
+
 def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
+    if not _may_match(_PLAN_HINT, sent, low): return None
     c = _plan_clause(sent)
     if c and c.startswith(("could ", "might ", "may ")): return None
     return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
 
 _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
                          r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
+_VP_HINT = re.compile(r"let|i[' ]|we")
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
+    if not _may_match(_VP_HINT, sent, low): return None
     m = _BASE_VP_RE.search(sent[:400])
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
     rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
     if len(rest) < 3 or _VAGUE_RE.match(rest) or _FILLER_PLAN_RE.search(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 
+# %% ../nbs/04_gsrm.ipynb #41c45454
 def _window(text: str, low: str, s: int, e: int) -> list[tuple[str, str]]:
     "(sentence, lowered) of each sentence of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
     return [(text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e)]
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
     "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`); `sents`: that `_window`, if already split."
-    best = None
-    for sent, lsent in (_window(text, low, s, e) if sents is None else sents):
+    for sent, lsent in reversed(_window(text, low, s, e) if sents is None else sents):    # the last one wins: read backwards, stop at the first
         if skip and skip in sent: continue
-        best = fn(sent, lsent) or best
-    return best
+        if (r := fn(sent, lsent)): return r
+    return None
 
 # %% ../nbs/04_gsrm.ipynb #fc1e72e8
 _DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
@@ -626,8 +667,11 @@ def _heading(text: str, s: int) -> str | None:
 _ASKED_RE = re.compile(r"(?:^|(?<=[:.!]\s))(?P<q>(?:how many|how much|what is|what are|which|what's)\b[^.?!\n]{8,160}\?)", re.I)
 _REFERS_RE = re.compile(r"\b(?:this|that|these|those|such|it|they|them|there)\b(?! (?:is|are) \d)", re.I)
 
+_ASKED_HINT = re.compile(r"wh|how m")
+
 def _asked(sent: str, low: str) -> str | None:
     "A question the reasoner asks itself, if it stands on its own ('First: how many cookies does Tom bake?', not 'How many such numbers are there?')."
+    if not _may_match(_ASKED_HINT, sent, low): return None
     m = _ASKED_RE.search(sent)
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
