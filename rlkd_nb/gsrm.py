@@ -8,6 +8,7 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/gsrm.html.md"""
 from __future__ import annotations
 import json, os, re, sys, time
 from bisect import bisect_left
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 from .core import Step, Structure, as_structure, last_boxed, last_number, write_atomic
@@ -99,6 +100,7 @@ _RESULT_RE = re.compile(
 _NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
 _PLAIN_NUM_RE = re.compile(r"-?[\d,]+(?:\.\d+)?")
 
+@lru_cache(maxsize=4096)     # the same few values recur across a trace's lines
 def _norm_value(v: str) -> str:
     "A stated value as an answer: '1,200' -> '1200', 'no' -> '0', '40320 / 240' -> '40320/240'."
     v = v.strip()
@@ -503,11 +505,14 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
                 for g in gs[i + 1:i + k]: gs[i].absorb(g)
             gs = gs[::k]
     last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
+    def key(j): return _RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s
+    keys = [key(j) for j in range(len(gs))]    # kept current: a merge changes only the key of the step that absorbs
     while len(gs) > cap:
-        i = min(range(1, len(gs)), key=lambda j: (_RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s))
+        i = min(range(1, len(gs)), key=keys.__getitem__)
         if i < last_check: last_check -= 1
         elif i == last_check: last_check = -1
-        gs[i - 1].absorb(gs[i]); del gs[i]
+        gs[i - 1].absorb(gs[i]); del gs[i], keys[i]
+        keys[i - 1] = key(i - 1)
     return gs
 
 # %% ../nbs/04_gsrm.ipynb #c38463d4
@@ -741,8 +746,18 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     if plan and _VAGUE_END_RE.search(plan): plan = _VAGUE_END_RE.sub("", plan).strip() + f" {desc}"
     op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
-    if ans and ans not in ("yes", "no") and len(ans) < 40: meta = re.sub(rf"(?<![\w.]){re.escape(ans)}(?![\w.'’])", "it", meta)
+    if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")
     return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120)
+
+def _replace_value(s: str, v: str, by: str) -> str:
+    "`s` with each `v` that is not part of a longer word or number ('.', '_', or a quote after it) replaced by `by`; no regex compiled per value."
+    out, i, j, n = [], 0, s.find(v), len(v)
+    while j >= 0:
+        a, b = s[j - 1:j], s[j + n:j + n + 1]
+        if not (a and (a.isalnum() or a in "_.")) and not (b and (b.isalnum() or b in "_.'’")):
+            out += (s[i:j], by); i = j + n; j = s.find(v, i)
+        else: j = s.find(v, j + 1)
+    return "".join(out) + s[i:]
 
 _CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")
 
