@@ -120,11 +120,11 @@ _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 def _result_starts(low: str) -> list[int]:
     "Sorted positions where `_RESULT_RE` can match in `low`: each '=', '≈', '\\approx', and each result verb not preceded by a letter or digit."
-    out = set()
-    for h in _HEADS:
+    out = []
+    for h in _HEADS:            # no head begins another at the same place, so each position comes once
         i, word = low.find(h), h[0].isalpha()
         while i >= 0:
-            if not (word and i and low[i - 1] in _ASCII_WORD): out.add(i)
+            if not (word and i and low[i - 1] in _ASCII_WORD): out.append(i)
             i = low.find(h, i + 1)
     return sorted(out)
 
