@@ -601,18 +601,10 @@ _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:thi
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
 
-_ODD_CASE_RE = re.compile("[\u0130\u0131\u017f\u212a]")    # 'İ', 'ı', 'ſ', 'K': case-insensitive patterns match them to 'i', 's' or 'k'
-
-def _may_match(hint: re.Pattern, sent: str, low: str) -> bool:
-    "Whether a pattern could match `sent`: its ASCII `hint` occurs in the lowered `low` (or `sent` holds a letter lowering does not turn into 'i', 's' or 'k')."
-    if len(low) != len(sent): low = _lower(sent)
-    return hint.search(low) is not None or (not sent.isascii() and _ODD_CASE_RE.search(sent) is not None)
-
-_GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")
+_GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")   # words `_goal` needs
 
 def _goal(sent: str, low: str) -> str | None:
     "The goal question of a sentence, unless it is filler ('Let me figure this out step by step')."
-    if not _may_match(_GOAL_HINT, sent, low): return None     # no goal verb: skip the slower pattern
     q = _goal_question(sent, low)
     return q if q and not _FILLER_PLAN_RE.search(q) else None
 
@@ -620,7 +612,6 @@ _PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|ge
 
 def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
-    if not _may_match(_PLAN_HINT, sent, low): return None
     c = _plan_clause(sent)
     if c and c.startswith(("could ", "might ", "may ")): return None
     return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
@@ -631,7 +622,6 @@ _VP_HINT = re.compile(r"let|i[' ]|we")
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
-    if not _may_match(_VP_HINT, sent, low): return None
     m = _BASE_VP_RE.search(sent[:400])
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
     rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
@@ -639,14 +629,25 @@ def _vp_question(sent: str, low: str) -> str | None:
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 
 # %% ../nbs/04_gsrm.ipynb #41c45454
-def _window(text: str, low: str, s: int, e: int) -> list[tuple[str, str]]:
-    "(sentence, lowered) of each sentence of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
-    return [(text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e)]
+_ODD_CASE_RE = re.compile("[\u0130\u0131\u017f\u212a]")    # 'İ', 'ı', 'ſ', 'K': case-insensitive patterns match them to 'i', 's' or 'k'
+_HINTS = {_goal: _GOAL_HINT, _plan: _PLAN_HINT, _vp_question: _VP_HINT}    # fn -> words (lower-case) a sentence needs for fn to find anything
+
+class _Window(list):
+    "(sentence, lowered) of each sentence `_nearest` reads; `odd`: they hold a letter that lowering does not turn into the 'i', 's' or 'k' a pattern matches."
+    odd = True
+
+def _window(text: str, low: str, s: int, e: int) -> _Window:
+    "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
+    w = _Window((text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e))
+    w.odd = _ODD_CASE_RE.search(text, max(s, e - 1500), e) is not None
+    return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
     "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`); `sents`: that `_window`, if already split."
-    for sent, lsent in reversed(_window(text, low, s, e) if sents is None else sents):    # the last one wins: read backwards, stop at the first
-        if skip and skip in sent: continue
+    sents = _window(text, low, s, e) if sents is None else sents
+    hint = None if getattr(sents, "odd", True) else _HINTS.get(fn)      # a sentence without fn's words is skipped unread
+    for sent, lsent in reversed(sents):           # the last one wins: read backwards, stop at the first
+        if skip and skip in sent or hint is not None and hint.search(lsent) is None: continue
         if (r := fn(sent, lsent)): return r
     return None
 
@@ -672,14 +673,13 @@ def _heading(text: str, s: int) -> str | None:
 _ASKED_RE = re.compile(r"(?:^|(?<=[:.!]\s))(?P<q>(?:how many|how much|what is|what are|which|what's)\b[^.?!\n]{8,160}\?)", re.I)
 _REFERS_RE = re.compile(r"\b(?:this|that|these|those|such|it|they|them|there)\b(?! (?:is|are) \d)", re.I)
 
-_ASKED_HINT = re.compile(r"wh|how m")
-
 def _asked(sent: str, low: str) -> str | None:
     "A question the reasoner asks itself, if it stands on its own ('First: how many cookies does Tom bake?', not 'How many such numbers are there?')."
-    if not _may_match(_ASKED_HINT, sent, low): return None
     m = _ASKED_RE.search(sent)
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
+
+_HINTS[_asked] = re.compile(r"wh|how m")     # words `_asked` needs
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:

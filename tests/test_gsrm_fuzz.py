@@ -89,17 +89,17 @@ def test_sentences_equal_the_plain_chain():
     assert G._sentences(long, 0, len(long)) == _plain_sentences(long, 0, len(long))     # 300-character cuts
 
 def test_quick_word_tests_never_skip_a_match(monkeypatch):
-    "`_may_match` only skips sentences the slow patterns would not match: with it always true, every result is the same."
+    "A sentence `_nearest` skips for lack of a word (`_HINTS`) is one its function finds nothing in: without the hints, every result is the same."
     r = random.Random(13)
     cases = []
     for _ in range(1500):
-        t = _text(r, r.randrange(1, 30))
-        cases.append((t, G._lower(t)))
+        t = _text(r, r.randrange(1, 30)); low = G._lower(t)
+        cases.append((t, low, G._window(t, low, 0, len(t))))
     fns = (G._goal, G._plan, G._vp_question, G._asked)
-    fast = [[f(t, l) for f in fns] for t, l in cases]
-    monkeypatch.setattr(G, "_may_match", lambda *a: True)
-    assert fast == [[f(t, l) for f in fns] for t, l in cases]
-    assert sum(x is not None for row in fast for x in row) > 100       # the cases do contain goals, plans and questions
+    fast = [[G._nearest(t, low, 0, len(t), f, sents=w) for f in fns] for t, low, w in cases]
+    monkeypatch.setattr(G, "_HINTS", {})
+    assert fast == [[G._nearest(t, low, 0, len(t), f, sents=w) for f in fns] for t, low, w in cases]
+    assert sum(x is not None for row in fast for x in row) > 300       # the cases do contain goals, plans and questions
 
 def test_nearest_equals_the_forward_reading():
     "Reading the sentences backwards and stopping at the first answer gives the last answer of the forward reading."
