@@ -718,6 +718,17 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
     return out
 
+# %% ../nbs/04_gsrm.ipynb #128da65d
+def _replace_value(s: str, v: str, by: str) -> str:
+    "`s` with each `v` that is not part of a longer word or number ('.', '_', or a quote after it) replaced by `by`; no regex compiled per value."
+    out, i, j, n = [], 0, s.find(v), len(v)
+    while j >= 0:
+        a, b = s[j - 1:j], s[j + n:j + n + 1]
+        if not (a and (a.isalnum() or a in "_.")) and not (b and (b.isalnum() or b in "_.'’")):
+            out += (s[i:j], by); i = j + n; j = s.find(v, i)
+        else: j = s.find(v, j + 1)
+    return "".join(out) + s[i:]
+
 # %% ../nbs/04_gsrm.ipynb #6e149b58
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
@@ -748,16 +759,6 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
     if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")
     return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120)
-
-def _replace_value(s: str, v: str, by: str) -> str:
-    "`s` with each `v` that is not part of a longer word or number ('.', '_', or a quote after it) replaced by `by`; no regex compiled per value."
-    out, i, j, n = [], 0, s.find(v), len(v)
-    while j >= 0:
-        a, b = s[j - 1:j], s[j + n:j + n + 1]
-        if not (a and (a.isalnum() or a in "_.")) and not (b and (b.isalnum() or b in "_.'’")):
-            out += (s[i:j], by); i = j + n; j = s.find(v, i)
-        else: j = s.find(v, j + 1)
-    return "".join(out) + s[i:]
 
 _CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")
 
