@@ -2,12 +2,14 @@
 
 The 37 dev traces are repeated to `--n` traces and extracted in one process (one thread, so one core); reports
 traces/second by wall clock and by process CPU time (best of `--repeats` runs). On a shared, loaded machine the
-CPU-time figure is the one-core throughput; the wall-clock figure includes time the process waited for a core."""
+CPU-time figure is the one-core throughput; the wall-clock figure includes time the process waited for a core.
+The JSON is also written to benchmarks/results/gsrm_throughput.json (`--out -` to only print it)."""
 import argparse, json, os, time
 from pathlib import Path
 from rlkd_nb.gsrm import HeuristicGSRM
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "gsrm_throughput.json"
 DATA = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data")) / "r1_traces" / "dev.jsonl"
 
 def throughput(path=DATA, n=2000, repeats=3) -> dict:
@@ -34,5 +36,8 @@ def throughput(path=DATA, n=2000, repeats=3) -> dict:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=str(DATA)); ap.add_argument("--n", type=int, default=2000); ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=str(OUT), help="where to write the JSON ('-': only print it)")
     a = ap.parse_args()
-    print(json.dumps(throughput(a.data, a.n, a.repeats), indent=1))
+    res = json.dumps(throughput(a.data, a.n, a.repeats), indent=1)
+    print(res)
+    if a.out != "-": Path(a.out).write_text(res + "\n", encoding="utf-8")

@@ -7,6 +7,8 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/gsrm.html.md"""
 # %% ../nbs/04_gsrm.ipynb #4b597bec
 from __future__ import annotations
 import json, os, re, sys, time
+from bisect import bisect_left
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 from .core import Step, Structure, as_structure, last_boxed, last_number, write_atomic
@@ -98,6 +100,7 @@ _RESULT_RE = re.compile(
 _NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
 _PLAIN_NUM_RE = re.compile(r"-?[\d,]+(?:\.\d+)?")
 
+@lru_cache(maxsize=4096)     # the same few values recur across a trace's lines
 def _norm_value(v: str) -> str:
     "A stated value as an answer: '1,200' -> '1200', 'no' -> '0', '40320 / 240' -> '40320/240'."
     v = v.strip()
@@ -110,6 +113,30 @@ def _results(low: str, s: int = 0, e: int | None = None) -> list[tuple[int, int,
     return [(m.start("v"), m.end("v"), _norm_value(m.group("v")), low[m.start()] in "=≈\\")
             for m in _RESULT_RE.finditer(low, s, len(low) if e is None else e)]
 
+# %% ../nbs/04_gsrm.ipynb #dab81a3a
+_HEADS = ("=", "≈", "\\approx", "is", "are", "was", "were", "equal", "give", "get", "got", "become", "make", "yield", "has", "have", "total",
+          "that's", "it's", "leave", "left with", "come", "simplifies to", "a total of", "sum of")   # how each alternative of _RESULT_RE begins
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+def _result_starts(low: str) -> list[int]:
+    "Sorted positions where `_RESULT_RE` can match in `low`: each '=', '≈', '\\approx', and each result verb not preceded by a letter or digit."
+    out = []
+    for h in _HEADS:            # no head begins another at the same place, so each position comes once
+        i, word = low.find(h), h[0].isalpha()
+        while i >= 0:
+            if not (word and i and low[i - 1] in _ASCII_WORD): out.append(i)
+            i = low.find(h, i + 1)
+    return sorted(out)
+
+def _results_at(low: str, starts: list[int], s: int, e: int) -> list[tuple[int, int, str, bool]]:
+    "`_results(low, s, e)`, trying the pattern only at `starts` (`_result_starts(low)`)."
+    out, pos = [], s
+    for p in starts[bisect_left(starts, s):bisect_left(starts, e)]:
+        if p < pos: continue                   # inside the last result: `finditer` goes on after a match
+        m = _RESULT_RE.match(low, p, e)
+        if m: out.append((m.start("v"), m.end("v"), _norm_value(m.group("v")), low[p] in "=≈\\")); pos = m.end()
+    return out
+
 # %% ../nbs/04_gsrm.ipynb #9349ab21
 def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     "Bounds of the sentence of text[s:e] around `pos`, looking at most 300 characters either way."
@@ -119,15 +146,17 @@ def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     ends = [x for x in (text.find(". ", pos, b), text.find("\n", pos, b), text.find("? ", pos, b), text.find("! ", pos, b)) if x >= 0]
     return st, (min(ends) + 1 if ends else b)
 
-def _sentences(text: str, s: int, e: int, k: int = 12):
-    "Up to `k` sentence spans of text[s:e], in order."
-    pos = s
-    for _ in range(k):
-        if pos >= e: return
-        st, en = _sentence_at(text, pos, s, e)
-        if en <= pos: return
-        yield max(st, pos), en
-        pos = en + 1
+_SENT_END_RE = re.compile(r"[.?!] |\n")
+
+def _sentences(text: str, s: int, e: int, k: int = 12) -> list[tuple[int, int]]:
+    "Up to `k` sentence spans of text[s:e], in order: each runs to its '. ', '? ', '! ' or line break (or 300 characters); the next starts one character later."
+    out, pos = [], s
+    while pos < e and len(out) < k:
+        b = min(e, pos + 300)
+        m = _SENT_END_RE.search(text, pos, b)    # one scan instead of four finds; same end as `_sentence_at`
+        en = m.start() + 1 if m else b
+        out.append((pos, en)); pos = en + 1
+    return out
 
 # %% ../nbs/04_gsrm.ipynb #b4971061
 _GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
@@ -413,22 +442,24 @@ MIN_STEP = 600   # a step with no result yet still ends at a cue line (not a dou
 
 class _Line:
     "One non-empty line of a trace: where it is, how it opens, the result values it states (not the problem's), and those new to the trace."
-    __slots__ = ("s", "e", "cue", "vals", "new")
-    def __init__(self, s, e, cue, vals, new): self.s, self.e, self.cue, self.vals, self.new = s, e, cue, vals, new
+    __slots__ = ("s", "e", "cue", "vals", "new", "res")
+    def __init__(self, s, e, cue, vals, new, res=()): self.s, self.e, self.cue, self.vals, self.new, self.res = s, e, cue, vals, new, res
     def __repr__(self): return f"_Line({self.s}, {self.e}, {self.cue!r}, new={self.new})"
 
 def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
-    seen, out = set(given), []
+    seen, out, starts = set(given), [], _result_starts(low)
     for m in re.finditer(r"[^\n]+", text):
-        s, e = m.start(), m.end()
-        while s < e and text[s] in " \t": s += 1
-        while e > s and text[e - 1] in " \t\r": e -= 1
+        line = m.group()
+        body = line.lstrip(" \t")
+        s = m.start() + len(line) - len(body)
+        e = s + len(body.rstrip(" \t\r"))
         if s >= e: continue
-        vals = [v for *_, v, eq in _results(low, s, e) if eq or v not in given]     # restating a value of the problem is no result
+        res = _results_at(low, starts, s, e)                  # kept: the step's fields read them again
+        vals = [v for *_, v, eq in res if eq or v not in given] if res else []     # restating a value of the problem is no result
         new = [v for v in vals if v not in seen]
         seen.update(vals)
-        out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new))
+        out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new, res))
     return out
 
 # %% ../nbs/04_gsrm.ipynb #da1029f0
@@ -474,11 +505,14 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
                 for g in gs[i + 1:i + k]: gs[i].absorb(g)
             gs = gs[::k]
     last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
+    def key(j): return _RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s
+    keys = [key(j) for j in range(len(gs))]    # kept current: a merge changes only the key of the step that absorbs
     while len(gs) > cap:
-        i = min(range(1, len(gs)), key=lambda j: (_RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s))
+        i = min(range(1, len(gs)), key=keys.__getitem__)
         if i < last_check: last_check -= 1
         elif i == last_check: last_check = -1
-        gs[i - 1].absorb(gs[i]); del gs[i]
+        gs[i - 1].absorb(gs[i]); del gs[i], keys[i]
+        keys[i - 1] = key(i - 1)
     return gs
 
 # %% ../nbs/04_gsrm.ipynb #c38463d4
@@ -567,10 +601,14 @@ _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:thi
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
 
+_GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")   # words `_goal` needs
+
 def _goal(sent: str, low: str) -> str | None:
     "The goal question of a sentence, unless it is filler ('Let me figure this out step by step')."
     q = _goal_question(sent, low)
     return q if q and not _FILLER_PLAN_RE.search(q) else None
+
+_PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)")
 
 def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
@@ -580,6 +618,7 @@ def _plan(sent: str, low: str) -> str | None:
 
 _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
                          r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
+_VP_HINT = re.compile(r"let|i[' ]|we")
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
@@ -589,13 +628,28 @@ def _vp_question(sent: str, low: str) -> str | None:
     if len(rest) < 3 or _VAGUE_RE.match(rest) or _FILLER_PLAN_RE.search(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 
-def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = ""):
-    "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`)."
-    best = None
-    for st, en in _sentences(text, max(s, e - 1500), e):
-        if skip and skip in text[st:en]: continue
-        best = fn(text[st:en], low[st:en]) or best
-    return best
+# %% ../nbs/04_gsrm.ipynb #41c45454
+_ODD_CASE_RE = re.compile("[\u0130\u0131\u017f\u212a]")    # 'İ', 'ı', 'ſ', 'K': case-insensitive patterns match them to 'i', 's' or 'k'
+_HINTS = {_goal: _GOAL_HINT, _plan: _PLAN_HINT, _vp_question: _VP_HINT}    # fn -> words (lower-case) a sentence needs for fn to find anything
+
+class _Window(list):
+    "(sentence, lowered) of each sentence `_nearest` reads; `odd`: they hold a letter that lowering does not turn into the 'i', 's' or 'k' a pattern matches."
+    odd = True
+
+def _window(text: str, low: str, s: int, e: int) -> _Window:
+    "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
+    w = _Window((text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e))
+    w.odd = _ODD_CASE_RE.search(text, max(s, e - 1500), e) is not None
+    return w
+
+def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
+    "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`); `sents`: that `_window`, if already split."
+    sents = _window(text, low, s, e) if sents is None else sents
+    hint = None if getattr(sents, "odd", True) else _HINTS.get(fn)      # a sentence without fn's words is skipped unread
+    for sent, lsent in reversed(sents):           # the last one wins: read backwards, stop at the first
+        if skip and skip in sent or hint is not None and hint.search(lsent) is None: continue
+        if (r := fn(sent, lsent)): return r
+    return None
 
 # %% ../nbs/04_gsrm.ipynb #fc1e72e8
 _DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
@@ -625,10 +679,13 @@ def _asked(sent: str, low: str) -> str | None:
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
 
+_HINTS[_asked] = re.compile(r"wh|how m")     # words `_asked` needs
+
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
-def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None) -> dict:
+def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
     out = {}
+    if sents is None: sents = _window(text, low, s, main[0] if main else e)     # the sentences before the result, split once
     if main:
         p, pe, v = main[:3]
         k = max(text.rfind("=", max(s, p - 12), p), text.rfind("≈", max(s, p - 12), p))
@@ -653,23 +710,35 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
-    asked = _nearest(text, low, s, main[0] if main else e, _asked)
+    asked = _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
     if asked: out["asked"] = (asked, _desc_of(asked))
-    vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "")
+    vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
     if vp: out["plan"] = (vp, _low1(vp[23:-1]))
-    goal = _nearest(text, low, s, main[0] if main else e, _goal)
+    goal = _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
     return out
+
+# %% ../nbs/04_gsrm.ipynb #128da65d
+def _replace_value(s: str, v: str, by: str) -> str:
+    "`s` with each `v` that is not part of a longer word or number ('.', '_', or a quote after it) replaced by `by`; no regex compiled per value."
+    out, i, j, n = [], 0, s.find(v), len(v)
+    while j >= 0:
+        a, b = s[j - 1:j], s[j + n:j + n + 1]
+        if not (a and (a.isalnum() or a in "_.")) and not (b and (b.isalnum() or b in "_.'’")):
+            out += (s[i:j], by); i = j + n; j = s.find(v, i)
+        else: j = s.find(v, j + 1)
+    return "".join(out) + s[i:]
 
 # %% ../nbs/04_gsrm.ipynb #6e149b58
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
-    res = [r for ln in g.lines for r in _results(low, ln.s, ln.e)]
+    res = [r for ln in g.lines for r in ln.res]
     new = set(g.new)
     main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
     kind = g.kind if g.kind in ("check", "alt") else "work"
     head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
-    qs = _questions(text, low, g.s, g.e, main, head)
+    sents = _window(text, low, g.s, main[0] if main else g.e)
+    qs = _questions(text, low, g.s, g.e, main, head, sents)
     calc = qs.get("calc", (None, None))[1]
     if kind == "check":    # a check asks whether what it re-derives holds, and answers yes or no
         ans = "no" if _DENY_RE.search(low, g.s, g.e) else "yes"
@@ -684,11 +753,11 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
-    plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "")
+    plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
     if plan and _VAGUE_END_RE.search(plan): plan = _VAGUE_END_RE.sub("", plan).strip() + f" {desc}"
     op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
-    if ans and ans not in ("yes", "no") and len(ans) < 40: meta = re.sub(rf"(?<![\w.]){re.escape(ans)}(?![\w.'’])", "it", meta)
+    if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")
     return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120)
 
 _CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")

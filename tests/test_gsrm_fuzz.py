@@ -49,3 +49,110 @@ def test_fields_are_bounded_whatever_the_input():
     lines = "\n".join(f"Step {i}: {i} + 1 = {i + 1} and then the total is {i + 1}." for i in range(20_000))
     assert len(HeuristicGSRM().extract("p", lines)) <= 20                                  # a trace: at most 20 steps
     assert len(HeuristicGSRM(mode="lines").extract("p", lines)) <= 40                       # line mode: at most 40
+
+# The fast paths of the trace reader against the plain versions they replace (same output on random trace-like text).
+import re
+from rlkd_nb import gsrm as G
+
+WORDS = fuzz.PIECES + ["which", "What is", "how many", "HOW MUCH", "let me", "Let's", "I will", "we can", "i\u00a0need to",
+                                     "to find", "compute", "check", "ı", "ſ", "K", "İ", "ı will", "ı need to", "ı'll", "İ can", "What is the total cost of the pens?", "Which number is the largest one?", "how many eggs does Ann sell?", "É", "it's", "that's", "equals", "gives", "sum of",
+                                     "left with", "\\approx", "==", "!=", "<=", "this", "9", "_", "’", "'", ". ", "? ", "! ", "\n", "\r"]
+
+def _text(r: random.Random, n: int) -> str:
+    t = "".join(r.choice(WORDS) + r.choice(["", " ", " "]) for _ in range(n))
+    return t.upper() if r.random() < 0.2 else t
+
+def _plain_sentences(text, s, e, k=12):
+    "The sentence chain as it was first written: `_sentence_at` from each position."
+    pos, out = s, []
+    for _ in range(k):
+        if pos >= e: break
+        st, en = G._sentence_at(text, pos, s, e)
+        out.append((max(st, pos), en)); pos = en + 1
+    return out
+
+def test_results_at_equals_results():
+    r = random.Random(11)
+    for _ in range(3000):
+        low = G._lower(_text(r, r.randrange(1, 40)))
+        starts, s = G._result_starts(low), r.randrange(len(low) + 1)
+        e = r.randrange(s, len(low) + 1)
+        assert G._results_at(low, starts, s, e) == G._results(low, s, e), (low, s, e)
+
+def test_sentences_equal_the_plain_chain():
+    r = random.Random(12)
+    for _ in range(3000):
+        t = _text(r, r.randrange(1, 60))
+        s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
+        assert G._sentences(t, s, e) == _plain_sentences(t, s, e), (t, s, e)
+    long = "word " * 200 + "end. " + "x" * 700
+    assert G._sentences(long, 0, len(long)) == _plain_sentences(long, 0, len(long))     # 300-character cuts
+
+def test_quick_word_tests_never_skip_a_match(monkeypatch):
+    "A sentence `_nearest` skips for lack of a word (`_HINTS`) is one its function finds nothing in: without the hints, every result is the same."
+    r = random.Random(13)
+    cases = []
+    for _ in range(1500):
+        t = _text(r, r.randrange(1, 30)); low = G._lower(t)
+        cases.append((t, low, G._window(t, low, 0, len(t))))
+    fns = (G._goal, G._plan, G._vp_question, G._asked)
+    fast = [[G._nearest(t, low, 0, len(t), f, sents=w) for f in fns] for t, low, w in cases]
+    monkeypatch.setattr(G, "_HINTS", {})
+    assert fast == [[G._nearest(t, low, 0, len(t), f, sents=w) for f in fns] for t, low, w in cases]
+    assert sum(x is not None for row in fast for x in row) > 300       # the cases do contain goals, plans and questions
+
+def test_nearest_equals_the_forward_reading():
+    "Reading the sentences backwards and stopping at the first answer gives the last answer of the forward reading."
+    r = random.Random(14)
+    for _ in range(500):
+        t = _text(r, r.randrange(5, 80)); low = G._lower(t)
+        s = r.randrange(len(t)); e = r.randrange(s, len(t) + 1); skip = r.choice(["", "9", "is"])
+        for fn in (G._goal, G._plan, G._vp_question, G._asked):
+            best = None
+            for st, en in _plain_sentences(t, max(s, e - 1500), e):
+                if skip and skip in t[st:en]: continue
+                best = fn(t[st:en], low[st:en]) or best
+            assert G._nearest(t, low, s, e, fn, skip) == best
+
+def test_replace_value_equals_the_regex():
+    r = random.Random(15)
+    chars = list("12.3a_’' xé٣,")
+    for _ in range(20000):
+        s = "".join(r.choice(chars) for _ in range(r.randrange(0, 24))); v = "".join(r.choice(chars) for _ in range(r.randrange(1, 4)))
+        assert G._replace_value(s, v, "it") == re.sub(rf"(?<![\w.]){re.escape(v)}(?![\w.'’])", "it", s), (s, v)
+
+def _plain_merge(groups, cap):
+    "`_merge` as first written: every step's key recomputed before each merge."
+    gs = []
+    for g in groups:
+        if gs and g.kind == "check" and gs[-1].kind == "check" and not g.new: gs[-1].absorb(g)
+        else: gs.append(g)
+    if len(gs) > 4 * cap:
+        out = [gs[0]]
+        for g in gs[1:]:
+            if G._RANK.get(g.kind, 0): out.append(g)
+            else: out[-1].absorb(g)
+        gs = out
+        if len(gs) > 4 * cap:
+            k = -(-len(gs) // (4 * cap))
+            for i in range(0, len(gs), k):
+                for g in gs[i + 1:i + k]: gs[i].absorb(g)
+            gs = gs[::k]
+    last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)
+    while len(gs) > cap:
+        i = min(range(1, len(gs)), key=lambda j: (G._RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s))
+        if i < last_check: last_check -= 1
+        elif i == last_check: last_check = -1
+        gs[i - 1].absorb(gs[i]); del gs[i]
+    return gs
+
+def test_merge_equals_the_plain_merge():
+    r = random.Random(16)
+    kinds = [None, "plan", "head", "alt", "check", "doubt", "concl"]
+    for _ in range(500):
+        n, pos, lines = r.randrange(1, 60), 0, []
+        for _ in range(n):
+            ln = r.randrange(1, 300); lines.append(G._Line(pos, pos + ln, r.choice(kinds), [], [])); pos += ln + 1
+        cap = r.randrange(1, 20)
+        fast = [(g.s, g.e, g.kind) for g in G._merge([G._Group(l) for l in lines], cap)]
+        assert fast == [(g.s, g.e, g.kind) for g in _plain_merge([G._Group(l) for l in lines], cap)]
