@@ -93,6 +93,7 @@ def test_same_data_slice_for_every_method(tmp_path):
 
 
 def test_jsonl_dataset_gets_teacher_structures_once(tmp_path):
+    from rlkd_nb.gsrm import extract
     from rlkd_nb.data import load_builtin, write_jsonl_atomic
     recs = [{k: r[k] for k in ("problem", "answer", "teacher_trace")} for r in load_builtin(3)]
     write_jsonl_atomic(tmp_path / "d.jsonl", recs)
@@ -101,9 +102,12 @@ def test_jsonl_dataset_gets_teacher_structures_once(tmp_path):
     with pytest.raises(FileNotFoundError, match="dataset not found"):
         build_dataset(tiny(tmp_path, dataset=str(tmp_path / "missing.jsonl")))
     one = {"steps": [{"meta": "m", "subproblem": "q?", "answer": "1"}], "final": "1"}
-    write_jsonl_atomic(tmp_path / "old.jsonl", [{**r, "structure": one} for r in recs])   # the legacy key
+    # the legacy key is read; a written structure is used where a record has no trace, a trace is extracted by the GSRM
+    old = [{**r, "structure": one, "teacher_trace": r["teacher_trace"] if i == 0 else ""} for i, r in enumerate(recs)]
+    write_jsonl_atomic(tmp_path / "old.jsonl", old)
     ds = build_dataset(tiny(tmp_path, dataset=str(tmp_path / "old.jsonl")))
-    assert [json.loads(s)["steps"][0]["subproblem"] for s in ds["teacher_structure"]] == ["q?"] * 3
+    subs = [json.loads(s)["steps"][0]["subproblem"] for s in ds["teacher_structure"]]
+    assert subs[1:] == ["q?"] * 2 and subs[0] != "q?" and subs[0] == extract(recs[0]["problem"], recs[0]["teacher_trace"])[0].subproblem
 
 
 # ---------------------------------------------------------------- scaling-out configs (validated on CPU)
