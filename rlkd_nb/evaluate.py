@@ -110,12 +110,13 @@ def score_completions(record:dict, # problem record: `problem`, `answer`, option
                       completions:list[str], # the student's completions for this problem
                       judge=None, # judge name or object for the structure reward (None: the default judge)
                       gsrm=None, # GSRM name or object that extracts the student's steps (None: heuristic)
+                      teacher=None, # the teacher's structure when already known (default: `_teacher_structure(record, gsrm)`)
                      ) -> list[dict]:
     "Per-completion `correct`, `format`, `structure` (normalised, 0..1) and the extracted student structure."
     n = len(completions)
     acc = accuracy_reward(completions, answer=[record.get("answer", "")] * n)
     fmt = format_reward(completions)
-    teacher = _teacher_structure(record, gsrm)
+    teacher = _teacher_structure(record, gsrm) if teacher is None else teacher
     students, structure = [None] * n, [None] * n
     if teacher is not None and n:
         students = _as_gsrm(gsrm).extract_batch([_problem_text(record)] * n, [reasoning_of(c) for c in completions])
@@ -139,8 +140,8 @@ def problem_record(problem, # a problem record (or plain text)
                   ) -> dict:
     "One problem's scored completions, with pass@1 and pass@k when its gold answer is usable."
     if len(samples) != k: raise ValueError(f"evaluate: generate_fn returned {len(samples)} samples, expected {k}")
-    scored = score_completions(problem, list(greedy_out) + list(samples), judge=judge, gsrm=gsrm)
     teacher = _teacher_structure(problem, gsrm)
+    scored = score_completions(problem, list(greedy_out) + list(samples), judge=judge, gsrm=gsrm, teacher=teacher)
     rec = dict(problem=_problem_text(problem), answer=problem.get("answer") if isinstance(problem, dict) else None,
                teacher_structure=teacher.to_dict() if teacher else None,
                greedy=scored[0] if greedy_out else None, samples=scored[len(greedy_out):])

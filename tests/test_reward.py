@@ -77,17 +77,6 @@ def test_batched_equals_sequential_reference(strategy, passes, mode):
         assert judge.n_batches == min(passes, 8) and judge.n_decisions >= official
 
 
-TEACHER = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "9"),
-             ("Turn eggs into money.", "How much does she make?", "18"),
-             ("Check the price per egg.", "What is the price per egg?", "2"),
-             ("Add a week.", "How much per week?", "126"),
-             ("Conclude.", "What is the final answer?", "18"))
-STUDENT = st(("Find the eggs left to sell.", "How many eggs does Janet sell?", "10"),
-             ("Turn eggs into money.", "What is her weekly income?", "18"),
-             ("Count the muffins.", "How many muffins?", "4"),
-             ("Add a week.", "How much per week?", "126"))
-
-
 @pytest.mark.parametrize("pairwise", [True, False])
 def test_no_judge_call_after_the_gate(pairwise):
     j = CountingJudge(pairwise=pairwise)
