@@ -175,6 +175,16 @@ def _viewer_classes():
     return scope, step
 
 
+def test_prose_names_no_private_name_in_backticks():
+    "nbdev turns a backticked name into a link to its doc anchor, and private names (`_x`) get no anchor: write <code>_x</code>."
+    found = []
+    for page in PAGES:
+        for i, cell in enumerate(json.loads(page.src.read_text())["cells"]):
+            if cell["cell_type"] == "markdown":
+                found += [f"{page.src.name} cell {i}: `{n}`" for n in re.findall(r"`(_[A-Za-z]\w*)[^`]*`", "".join(cell["source"]))]
+    assert not found, "backticked private names (broken links on the site):\n" + "\n".join(found)
+
+
 @pytest.mark.slow
 def test_build_exits_0(site):
     failed = [l for l in site["log"].splitlines() if l.startswith("FAILED")]
