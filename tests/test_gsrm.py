@@ -92,6 +92,15 @@ def test_builtin_traces_give_the_generators_steps():
             if a.meta.startswith("Wait, let me check"): assert b.answer == "yes" and b.meta.startswith("As a check")
             else: assert b.answer == a.answer
 
+def test_builtin_extracted_subproblems_overlap_true_ones():
+    "The heuristic recovers the generator's sub-problems as the questions the trace writes (measured 89 of 143 on these 40)."
+    hits = total = 0
+    for rec in load_builtin(40, seed=5):
+        got = " ".join(s.subproblem.lower() for s in extract(rec["problem"], rec["teacher_trace"]))
+        for s in Structure.from_dict(rec["teacher_structure"]):
+            total += 1; hits += s.subproblem.lower().rstrip("?") in got
+    assert total > 100 and hits / total >= 0.5, (hits, total)
+
 def test_nano_traces_are_extracted_as_the_generator_plans_them():
     "On >= 500 traces of the nano world: one step per calculation line, the generator's answers, its questions, and a first meta that is the step's own purpose."
     from rlkd_nb import nano

@@ -68,6 +68,22 @@ def test_deepspeed_json_passes_deepspeeds_own_validation(stage):
     assert DeepSpeedZeroConfig(**zero).stage == stage
 
 
+DS_TOP = {"bf16", "fp16", "zero_optimization", "gradient_accumulation_steps", "gradient_clipping", "train_batch_size",
+          "train_micro_batch_size_per_gpu", "steps_per_print", "wall_clock_breakdown", "optimizer", "scheduler"}
+DS_ZERO = {"stage", "allgather_partitions", "allgather_bucket_size", "overlap_comm", "reduce_scatter", "reduce_bucket_size",
+           "contiguous_gradients", "offload_optimizer", "offload_param", "sub_group_size", "stage3_prefetch_bucket_size",
+           "stage3_param_persistence_threshold", "stage3_max_live_parameters", "stage3_max_reuse_distance",
+           "stage3_gather_16bit_weights_on_model_save"}
+
+
+@pytest.mark.parametrize("stage", [2, 3])
+def test_deepspeed_json_keys_are_known(stage):
+    "Without deepspeed installed (CPU CI), a misspelt key would go unnoticed: every key is one DeepSpeed reads, and ZeRO-2 has no ZeRO-3 knob."
+    d = json.loads((presets_dir() / f"deepspeed_zero{stage}.json").read_text())
+    assert set(d) <= DS_TOP and set(d["zero_optimization"]) <= DS_ZERO, (set(d) - DS_TOP, set(d["zero_optimization"]) - DS_ZERO)
+    assert (stage == 3) == any(k.startswith("stage3_") for k in d["zero_optimization"])
+
+
 # ---- the cross-process helpers on a real 2-process group ---------------------------------------------------------
 
 def _worker(rank, world, port, q):
