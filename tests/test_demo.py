@@ -26,9 +26,14 @@ def check_outputs(out: Path, report: str, steps: int):
     assert "data:image/png;base64," in page and "Metrics before and after training" in page
     assert "<script src" not in page and "<link " not in page          # self-contained: no external resources
     m = json.loads((out / "metrics.json").read_text())
-    for side in ("before", "after"):
-        for key in ("accuracy", "pass@k", "format_rate", "structure"):
-            assert 0 <= m[side][key] <= 1, (side, key)
+    recs = json.loads((out / "records.json").read_text())
+    mean = lambda xs: sum(xs) / len(xs)
+    for side in ("before", "after"):                     # the table's figures are the means of the recorded samples
+        samples = [x for r in recs[side] for x in r["samples"]]
+        assert m[side]["accuracy"] == pytest.approx(mean([r["pass@1"] for r in recs[side]])), side
+        assert m[side]["format_rate"] == pytest.approx(mean([x["format"] for x in samples])), side
+        assert m[side]["structure"] == pytest.approx(mean([x["structure"] for x in samples])), side
+        assert m[side]["pass@k"] >= m[side]["accuracy"], side
     assert m["config"]["steps"] == steps and m["timings"]["total_s"] > 0
     log = [json.loads(l) for l in (out / "run" / "metrics.jsonl").read_text().splitlines()]
     assert max(r.get("step", 0) for r in log) == steps

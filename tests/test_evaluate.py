@@ -61,10 +61,10 @@ def test_metrics_on_hand_made_completions(probs):
     assert math.isclose(res["pass@k"], 2 / 3)
     assert math.isclose(res["greedy_accuracy"], 2 / 3)
     assert res["format_rate"] == 1.0 and res["greedy_format_rate"] == 1.0   # WRONG is well formatted too
-    for r, c in zip(res["records"], [4, 1, 0]):
+    for p, r, c in zip(probs, res["records"], [4, 1, 0]):
         assert r["n_correct"] == c and r["pass@k"] >= r["pass@1"]
         assert [s["correct"] for s in r["samples"]] == [True] * c + [False] * (4 - c)
-        assert all(isinstance(s["completion"], str) for s in r["samples"])
+        assert [s["completion"] for s in r["samples"]] == [right(p["answer"])] * c + [WRONG] * (4 - c)   # kept as generated
     assert res["n_problems"] == res["n_accuracy"] == res["n_structure"] == 3
     assert res["structure"] == 0.0 and res["greedy_structure"] == 0.0       # "Let me compute it." follows no teacher step
     json.dumps(res)                                                          # JSON-ready, records included

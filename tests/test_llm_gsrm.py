@@ -53,7 +53,7 @@ def test_same_system_prompt_at_training_and_inference(tiny):
 def test_tiny_model_extraction_never_crashes(tiny, cache_path):
     g = L.LLMGSRM(tiny, cache=cache_path, max_new_tokens=24, batch_size=2)
     ss = g.extract_batch(["What is 2+2?", "What is 3*3?", "x"], ["2+2=4", "3*3=9", ""])
-    assert len(ss) == 3 and all(isinstance(s, Structure) for s in ss)
+    assert len(ss) == 3 and [len(s.steps) for s in ss] == [0, 0, 0]
     assert g.stats["generated"] == 3 and g.stats["gen_errors"] == 0
     # a random tiny model writes no tags: every output is counted as malformed, with a warning
     assert g.stats["no_steps"] == 3 and all(s.warnings for s in ss)
@@ -210,7 +210,7 @@ def test_train_gsrm_tiny_lora_and_reload(tmp_path):
     g = L.LLMGSRM(str(tmp_path / "gsrm"), cache=False, max_new_tokens=8)
     assert g.shots == 0
     s = g.extract("p", "r")
-    assert isinstance(s, Structure) and g.stats["generated"] == 1
+    assert g.stats["generated"] == 1 and g.stats["gen_errors"] == 0 and g.stats["cache_hits"] == 0
 
 
 def test_train_gsrm_no_usable_pairs():
@@ -339,7 +339,7 @@ def test_cli_gsrm_train_tiny(tmp_path, capsys):
 def test_packaged_smollm2_extraction(tmp_path):
     g = L.LLMGSRM(None, cache=tmp_path / "c.sqlite", max_new_tokens=64)
     s = g.extract(L.FEW_SHOT[0]["problem"], "They sold 40 - 7 = 33 muffins, which at $3 each is 33 * 3 = 99 dollars.")
-    assert isinstance(s, Structure) and g.stats["generated"] == 1
+    assert g.stats["generated"] == 1 and g.stats["gen_errors"] == 0 and g.stats["cache_hits"] == 0
     s2 = g.extract(L.FEW_SHOT[0]["problem"], "They sold 40 - 7 = 33 muffins, which at $3 each is 33 * 3 = 99 dollars.")
     assert s2.to_dict() == s.to_dict() and g.stats["cache_hits"] == 1 and g.stats["generated"] == 1
 
