@@ -18,11 +18,12 @@ from .gsrm import GSRM, compare_gsrms, get_gsrm, register_gsrm
 from .judges import judge_names
 
 # %% auto #0
-__all__ = ['PROMPT_VERSION', 'SYSTEM_PROMPT', 'USER_TEMPLATE', 'FEW_SHOT', 'build_messages', 'clip_output', 'generate_batch',
-           'default_cache_dir', 'cache_key', 'GSRMCache', 'model_fingerprint', 'LLMGSRM', 'load_gsrm_model',
-           'clean_gsm8k_solution', 'gsm8k_socratic_pairs', 'load_structure_pairs', 'load_reference_pairs',
-           'structure_target', 'encode_example', 'collate_weighted', 'weighted_lm_loss', 'training_examples',
-           'GSRMTrainResult', 'train_gsrm', 'OpenAIAnnotator', 'annotate', 'add_cli']
+__all__ = ['PROMPT_VERSION', 'SYSTEM_PROMPT', 'USER_TEMPLATE', 'FEW_SHOT', 'GSRM_SHAPES', 'build_messages', 'clip_output',
+           'generate_batch', 'default_cache_dir', 'cache_key', 'GSRMCache', 'model_fingerprint', 'LLMGSRM',
+           'load_gsrm_model', 'clean_gsm8k_solution', 'gsm8k_socratic_pairs', 'load_structure_pairs',
+           'load_reference_pairs', 'structure_target', 'encode_example', 'collate_weighted', 'weighted_lm_loss',
+           'training_examples', 'GSRMTrainResult', 'train_gsrm', 'OpenAIAnnotator', 'annotate', 'gsrm_memory',
+           'add_cli']
 
 # %% ../nbs/05_llm_gsrm.ipynb #b2c7fa44
 PROMPT_VERSION = "rlkd-gsrm-v2"
@@ -604,6 +605,34 @@ def annotate(traces: list[dict],  # records with 'problem' and 'reasoning' (or '
         else:
             failed.append({"index": i, "problem": prob[:200], "attempts": retries + 1, "errors": errs})
     return good, failed
+
+# %% ../nbs/05_llm_gsrm.ipynb #0f027270
+from .models import MODEL_SHAPES, GiB, param_counts
+
+# %% ../nbs/05_llm_gsrm.ipynb #34cd49e4
+GSRM_SHAPES = {  # instruct models a GSRM would be loaded from: architecture numbers from the model cards' config.json
+    "Qwen/Qwen2.5-0.5B-Instruct": dict(hidden_size=896, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
+                                       intermediate_size=4864, vocab_size=151936, tie_word_embeddings=True),
+    "Qwen/Qwen2.5-1.5B-Instruct": {k: v for k, v in MODEL_SHAPES["Qwen/Qwen2.5-Math-1.5B"].items() if k != "think_in_template"},
+    "Qwen/Qwen2.5-7B-Instruct": {k: v for k, v in MODEL_SHAPES["Qwen/Qwen2.5-Math-7B"].items() if k != "think_in_template"},
+}
+
+def gsrm_memory(shape: dict,                 # architecture numbers (`GSRM_SHAPES`, or `rlkd_nb.models.model_shape`)
+                quantization: str | None = None, # None (bf16) or '4bit' (NF4)
+                batch: int = 4,               # inputs per generate() call (`LLMGSRM.batch_size`)
+                input_tokens: int = 3100,     # prompt: worked examples + problem + the completion to decompose
+                new_tokens: int = 768,        # `LLMGSRM.max_new_tokens`
+               ) -> dict:
+    "Estimated GPU memory of an LLM GSRM at inference, in GiB, part by part (`total` is the peak)."
+    pc = param_counts(shape)
+    h, L, I = shape["hidden_size"], shape["num_hidden_layers"], shape["intermediate_size"]
+    kv = h // shape["num_attention_heads"] * shape["num_key_value_heads"]
+    weights = pc["linear"] * (4.127 / 8 if quantization == "4bit" else 2) + (pc["embed"] + pc["head"]) * 2
+    kv_cache = batch * (input_tokens + new_tokens) * L * 2 * kv * 2
+    prefill = batch * input_tokens * (4 * h + 3 * I) * 2          # one layer's activations while the prompt is read
+    overhead = 0.5 * GiB + 0.1 * (weights + kv_cache)
+    parts = dict(weights=weights, kv_cache=kv_cache, prefill=prefill, overhead=overhead)
+    return {**{k: round(v / GiB, 2) for k, v in parts.items()}, "total": round(sum(parts.values()) / GiB, 2)}
 
 # %% ../nbs/05_llm_gsrm.ipynb #65ed9117
 def _load_pairs_arg(args) -> list[dict]:
