@@ -146,7 +146,7 @@ def _sentence_at(text: str, pos: int, s: int, e: int) -> tuple[int, int]:
     ends = [x for x in (text.find(". ", pos, b), text.find("\n", pos, b), text.find("? ", pos, b), text.find("! ", pos, b)) if x >= 0]
     return st, (min(ends) + 1 if ends else b)
 
-_SENT_END_RE = re.compile(r"[.?!] |\n")
+_SENT_END_RE = re.compile(r"[.?!\n](?:(?<=\n)| )")   # '[.?!] |\n', written to open with a character class, which `re` scans for quickly
 
 def _sentences(text: str, s: int, e: int, k: int = 12) -> list[tuple[int, int]]:
     "Up to `k` sentence spans of text[s:e], in order: each runs to its '. ', '? ', '! ' or line break (or 300 characters); the next starts one character later."
@@ -161,6 +161,14 @@ def _sentences(text: str, s: int, e: int, k: int = 12) -> list[tuple[int, int]]:
 # %% ../nbs/04_gsrm.ipynb #b4971061
 _GOAL_VERB_RE = re.compile(r"(?<![\w-])(?P<v>f(?:ind(?: out)?|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|"
                            r"evaluate|solve for|work out|verify|make sure|re(?:compute|calculate))\b\s*(?P<obj>.{2,220})")
+_GOAL_START_RE = re.compile(r"f(?:ind|igure out)|c(?:ompute|alculate|heck|onfirm|ount)|d(?:etermine|ouble-check)|evaluate|solve for|work out|verify|"
+                            r"make sure|re(?:compute|calculate)")   # the verbs alone: a pattern that opens with a letter is scanned for fast
+
+def _goal_verbs(low: str):
+    "`_GOAL_VERB_RE.finditer(low)`, trying the pattern only where a verb starts (a verb inside another follows a letter or '-', so none is lost)."
+    end = 0
+    for c in _GOAL_START_RE.finditer(low):
+        if c.start() >= end and (m := _GOAL_VERB_RE.match(low, c.start())): end = m.end(); yield m
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
                           r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
                           r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
@@ -178,7 +186,7 @@ _PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[
 def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
-    for m in _GOAL_VERB_RE.finditer(low):
+    for m in _goal_verbs(low):
         if _GOAL_PRE_RE.search(low, max(0, m.start() - 40), m.start()): break
     else: return None
     v = m.group("v")
@@ -428,12 +436,14 @@ _CUES = {
     "doubt": r"(?:(?:but|and|so),? )?(?:wait|hold on|hmm+|actually|oh|no,|oops)\b"}
 _CUE_RE = re.compile("|".join(rf"(?P<{k}>{_FILLERS if k in ('check', 'alt', 'plan') else ''}{v})" for k, v in _CUES.items()))
 _HEAD_RE = re.compile(r"[ \t]*(?:\*\*[^*\n]{1,60}\*\*|#{1,6} |[-*•] |\d{1,2}[.)] |\(\d{1,2}\) |(?:step|case|layer|part|stage) \d+\s*:)", re.I)
+# One match per line instead of three: the list marks (captured in a lookahead, so they never give back characters,
+# just as a separate `_LEAD_MARK_RE.match` would not), then a cue; failing that, a heading from the line's start.
+_LINE_CUE_RE = re.compile(rf"(?=(?P<lead>{_LEAD_MARK_RE.pattern}))(?P=lead)(?:{_CUE_RE.pattern})|(?P<head>(?i:{_HEAD_RE.pattern}))")
 
 def _cue(low: str, s: int = 0) -> str | None:
     "How the line at `low[s:]` opens: 'check', 'alt' (another approach), 'concl', 'plan', 'doubt', 'head' (a list item or heading) or None."
-    m = _LEAD_MARK_RE.match(low, s)
-    c = _CUE_RE.match(low, m.end() if m else s)
-    return c.lastgroup if c else ("head" if _HEAD_RE.match(low, s) else None)
+    c = _LINE_CUE_RE.match(low, s)
+    return c.lastgroup if c else None
 
 # %% ../nbs/04_gsrm.ipynb #cfa81733
 _BOUNDARY = frozenset({"check", "alt", "plan", "head", "doubt"})
@@ -449,17 +459,24 @@ class _Line:
 def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
     seen, out, starts = set(given), [], _result_starts(low)
-    for m in re.finditer(r"[^\n]+", text):
-        line = m.group()
+    k, n, a, match, cue = 0, len(starts), 0, _RESULT_RE.match, _LINE_CUE_RE.match
+    for line in text.split("\n"):     # `_results_at` inlined: one walk along `starts` for the whole trace
+        s, a = a, a + len(line) + 1
         body = line.lstrip(" \t")
-        s = m.start() + len(line) - len(body)
+        s += len(line) - len(body)
         e = s + len(body.rstrip(" \t\r"))
         if s >= e: continue
-        res = _results_at(low, starts, s, e)                  # kept: the step's fields read them again
+        res, pos = [], s
+        while k < n and starts[k] < e:
+            p = starts[k]; k += 1
+            if p < pos: continue
+            m = match(low, p, e)
+            if m: res.append((m.start("v"), m.end("v"), _norm_value(m.group("v")), low[p] in "=≈\\")); pos = m.end()
         vals = [v for *_, v, eq in res if eq or v not in given] if res else []     # restating a value of the problem is no result
         new = [v for v in vals if v not in seen]
-        seen.update(vals)
-        out.append(_Line(s, e, "sub" if (s - m.start() >= 2 and out) else _cue(low, s), vals, new, res))
+        if vals: seen.update(vals)
+        c = "sub" if (len(line) - len(body) >= 2 and out) else ((c := cue(low, s)) and c.lastgroup)
+        out.append(_Line(s, e, c, vals, new, res))
     return out
 
 # %% ../nbs/04_gsrm.ipynb #da1029f0
@@ -550,7 +567,9 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     st, en = _sentence_at(text, p, s, e)
     pre = text[st:p]
     k = max(pre.rfind("="), pre.rfind("≈"))
-    head = _LEAD_WORDS_RE.sub("", (pre[:k] if k >= 0 else pre).strip()).strip(" ,:;*$")
+    head = (pre[:k] if k >= 0 else pre).strip()
+    if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
+    head = head.strip(" ,:;*$")
     if k >= 0: np = _NP_END_RE.sub("", head).strip(" ,")
     else:
         after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
@@ -639,7 +658,7 @@ class _Window(list):
 def _window(text: str, low: str, s: int, e: int) -> _Window:
     "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
     w = _Window((text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e))
-    w.odd = _ODD_CASE_RE.search(text, max(s, e - 1500), e) is not None
+    w.odd = not text[max(s, e - 1500):e].isascii() and _ODD_CASE_RE.search(text, max(s, e - 1500), e) is not None
     return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
@@ -652,7 +671,13 @@ def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: lis
     return None
 
 # %% ../nbs/04_gsrm.ipynb #fc1e72e8
-_DENY_RE = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
+_DENY_RE = re.compile(r"mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict")   # at the start of a word (`_denies`)
+
+def _denies(low: str, s: int, e: int) -> bool:
+    "Whether low[s:e] says the check failed (a `_DENY_RE` word at a word start: `re` scans for a pattern fast when it opens with a letter, not `\\b`)."
+    m = _DENY_RE.search(low, s, e)
+    while m and m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"): m = _DENY_RE.search(low, m.start() + 1, e)
+    return m is not None
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
 _OPERATOR_RE = re.compile(r"(?<=[\d)\s])([-−+*/×÷x])(?=[\s\d(])")
@@ -667,6 +692,8 @@ def _desc_of(q: str) -> str:
 
 def _heading(text: str, s: int) -> str | None:
     "The heading a step opens with ('2. **Tens place:**' -> 'tens place'), or None."
+    c = text[s:s + 1]
+    if not (c and (c in "-*•\u0020\t" or c.isdecimal())): return None      # what a heading can open with (`\d` is `isdecimal`)
     m = _HEADING_RE.match(text, s)
     return (m.group("h") or m.group("h2")).strip().lower() if m else None
 
@@ -679,7 +706,7 @@ def _asked(sent: str, low: str) -> str | None:
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
 
-_HINTS[_asked] = re.compile(r"wh|how m")     # words `_asked` needs
+_HINTS[_asked] = re.compile(r"\?")     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:
@@ -741,7 +768,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     qs = _questions(text, low, g.s, g.e, main, head, sents)
     calc = qs.get("calc", (None, None))[1]
     if kind == "check":    # a check asks whether what it re-derives holds, and answers yes or no
-        ans = "no" if _DENY_RE.search(low, g.s, g.e) else "yes"
+        ans = "no" if _denies(low, g.s, g.e) else "yes"
         if "check" in qs: q, desc = qs["check"][0], qs["check"][1].removeprefix("is it true that ")
         elif "np" in qs: q, desc = f"Is {qs['np'][1]} {main[2]}?", qs["np"][1]
         elif calc and main: q, desc = f"Does {calc} equal {main[2]}?", calc
@@ -818,7 +845,7 @@ def extract_trace(reasoning: str,  # a long reasoning trace
 def _is_lines(text: str) -> bool:
     "Whether `text` is a line-per-step solution (annotations, a '####' line, or a few short lines) rather than a long trace."
     if "<<" in text and _CALC_FULL_RE.search(text): return True
-    if re.search(r"^[ \t]*####", text, re.M): return True
+    if "####" in text and re.search(r"^[ \t]*####", text, re.M): return True     # the quick test first: most traces have no '####'
     return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text[:40], re.I)
 
 class HeuristicGSRM(GSRM):

@@ -156,3 +156,42 @@ def test_merge_equals_the_plain_merge():
         cap = r.randrange(1, 20)
         fast = [(g.s, g.e, g.kind) for g in G._merge([G._Group(l) for l in lines], cap)]
         assert fast == [(g.s, g.e, g.kind) for g in _plain_merge([G._Group(l) for l in lines], cap)]
+
+def _plain_cue(low, s=0):
+    "`_cue` as first written: list marks, then a cue, else a heading, in three matches."
+    m = G._LEAD_MARK_RE.match(low, s)
+    c = G._CUE_RE.match(low, m.end() if m else s)
+    return c.lastgroup if c else ("head" if G._HEAD_RE.match(low, s) else None)
+
+def _plain_lines(text, low, given=frozenset()):
+    "`_lines` as first written: one `_results_at` call per line."
+    seen, out, starts = set(given), [], G._result_starts(low)
+    for m in re.finditer(r"[^\n]+", text):
+        line = m.group(); body = line.lstrip(" \t")
+        s = m.start() + len(line) - len(body); e = s + len(body.rstrip(" \t\r"))
+        if s >= e: continue
+        res = G._results_at(low, starts, s, e)
+        vals = [v for *_, v, eq in res if eq or v not in given] if res else []
+        new = [v for v in vals if v not in seen]; seen.update(vals)
+        out.append((s, e, "sub" if (s - m.start() >= 2 and out) else _plain_cue(low, s), vals, new, res))
+    return out
+
+LINE_HEADS = ["", "  ", "\t", "** ", "## ", "- ", "• ", "1. ", "(2) ", "okay, ", "so ", "**tens place:** ", "step 3: ", "Step 3: ", "2. **Part:** "]
+
+def test_one_pass_readers_equal_the_plain_ones():
+    "The single-match cue, the inlined line walk, the quick sentence end, deny and heading tests and the verb scan agree with the plain forms."
+    r = random.Random(17)
+    deny = re.compile(r"\b(?:mistake|wrong|incorrect|not right|doesn't match|discrepancy|contradict)")
+    for _ in range(3000):
+        t = "\n".join(r.choice(LINE_HEADS) + _text(r, r.randrange(0, 12)) for _ in range(r.randrange(1, 6)))
+        t += r.choice(["", " wrong", "xwrong", " mistake.", "_incorrect", "é contradict"]); low = G._lower(t)
+        assert [(l.s, l.e, l.cue, l.vals, l.new, l.res) for l in G._lines(t, low, {"1", "12"})] == _plain_lines(t, low, {"1", "12"}), t
+        s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
+        assert G._cue(low, s) == _plain_cue(low, s)
+        m1, m2 = G._SENT_END_RE.search(t, s, e), re.compile(r"[.?!] |\n").search(t, s, e)
+        assert (m1 and m1.start()) == (m2 and m2.start())
+        assert G._denies(low, s, e) == (deny.search(low, s, e) is not None), (low, s, e)
+        h = G._HEADING_RE.match(t, s)
+        assert G._heading(t, s) == ((h.group("h") or h.group("h2")).strip().lower() if h else None)
+        assert [m.span() for m in G._goal_verbs(low)] == [m.span() for m in G._GOAL_VERB_RE.finditer(low)]
+        assert (m := G._LEAD_WORDS_RE.match(low)) is None and G._LEAD_WORDS_RE.sub("", low) == low or G._LEAD_WORDS_RE.sub("", low) == low[m.end():]
