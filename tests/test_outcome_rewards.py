@@ -74,3 +74,26 @@ if __name__ == "__main__":   # the count for the issue note, on whatever rlkd_nb
     tag = [run(lambda: tag_count_reward([c], think_in_prompt=t)[0]) == n for c, t, _, n in FORMAT]
     print(f"accuracy {sum(acc)}/{len(acc)}, format {sum(fmt)}/{len(fmt)}, tag_count {sum(tag)}/{len(tag)}")
     print("accuracy cases judged differently:", [(g, c) for (g, c, _), ok in zip(ACCURACY, acc) if not ok])
+
+
+# ---- the quick "clearly unequal" check in front of math-verify ---------------------------------------------------
+QUICK_CASES = ["1/2", "0.5", r"\frac{1}{2}", "2/4", "0.50", "50%", "50", "0.333333", "1/3", r"\frac{1}{3}", "x^2", "x*x", "x^3",
+               "2x+1", "1+2x", r"\sqrt{4}", "2", "-2", r"\pi", "3.14159265", "3.14", "x=5", "5", "(1,2)", r"\{1,2\}", "[1,2]",
+               r"e^{i\pi}", "-1", r"\binom{6}{3}", "20", "6!/(3!3!)", "k(k+1)/2", r"\frac{k^2+k}{2}", "n!", "(-1)^k", "yes",
+               "Monday", "10^{100}", "10^{100}+1", "1e-7", "2e-7"]
+
+
+def test_quick_unequal_check_agrees_with_math_verify():
+    "On values math-verify judges right, skipping `verify` for clearly different values changes no verdict (1,640 pairs, both ways)."
+    from rlkd_nb.judges import _mv_equal
+    pairs = [(x, y) for x in QUICK_CASES for y in QUICK_CASES if x != y]
+    quick = [_mv_equal(x, y) for x, y in pairs]
+    assert quick == [_mv_equal(x, y, quick=False) for x, y in pairs]
+    assert sum(quick) >= 40                  # the list holds many equal pairs (1/2 = 0.5 = 2/4 = ..., x^2 = x*x, ...)
+
+
+def test_quick_check_fixes_a_math_verify_false_positive():
+    "math-verify calls 4026!/(2^4027 * 2013!) (about 1.8e5776) equal to 4028!/(2014!)^2 (about 4.4e1210): its evalf of the difference is 0."
+    from rlkd_nb.judges import _mv_equal, answers_equal
+    a, b = "$4026!/(2^{4027} \\cdot 2013!)$", r"$\frac{4028!}{(2014!)^2}$"
+    assert _mv_equal(a, b, quick=False) and not _mv_equal(a, b) and not answers_equal(a, b)
