@@ -409,7 +409,8 @@ WARM_STEPS, WARM_RECORDS = 600, 4000
 
 def warmstart_config(init_dir, output_dir, seed: int = 0, steps: int = WARM_STEPS, threads: int | None = 2) -> TrainConfig:
     "The SFT config that warm-starts the nano student from the random model in `init_dir`."
-    return TrainConfig(method="sft", model=str(init_dir), lora_r=0, dataset="nano-warmstart", n_train=WARM_RECORDS,
+    n = min(WARM_RECORDS, steps * 16)          # a short (test) build reads only the records its steps use
+    return TrainConfig(method="sft", model=str(init_dir), lora_r=0, dataset="nano-warmstart", n_train=n,
                        seed=seed, system_prompt=NANO_SYSTEM, max_prompt_tokens=256, sft_max_length=256,
                        per_device_train_batch_size=16, learning_rate=2e-3, lr_scheduler_type="cosine", warmup_ratio=0.05,
                        max_grad_norm=1.0, max_steps=steps, save_steps=10**9, logging_steps=50, log_completions=False,
