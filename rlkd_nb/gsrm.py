@@ -462,6 +462,7 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     k, n, a, match, cue = 0, len(starts), 0, _RESULT_RE.match, _LINE_CUE_RE.match
     for line in text.split("\n"):     # `_results_at` inlined: one walk along `starts` for the whole trace
         s, a = a, a + len(line) + 1
+        if not line: continue         # half the lines of a trace: the blank line between paragraphs
         body = line.lstrip(" \t")
         s += len(line) - len(body)
         e = s + len(body.rstrip(" \t\r"))
@@ -472,9 +473,11 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
             if p < pos: continue
             m = match(low, p, e)
             if m: res.append((m.start("v"), m.end("v"), _norm_value(m.group("v")), low[p] in "=≈\\")); pos = m.end()
-        vals = [v for *_, v, eq in res if eq or v not in given] if res else []     # restating a value of the problem is no result
-        new = [v for v in vals if v not in seen]
-        if vals: seen.update(vals)
+        if res:
+            vals = [v for *_, v, eq in res if eq or v not in given]     # restating a value of the problem is no result
+            new = [v for v in vals if v not in seen]
+            seen.update(vals)
+        else: vals, new = [], []
         c = "sub" if (len(line) - len(body) >= 2 and out) else ((c := cue(low, s)) and c.lastgroup)
         out.append(_Line(s, e, c, vals, new, res))
     return out
@@ -652,22 +655,29 @@ _ODD_CASE_RE = re.compile("[\u0130\u0131\u017f\u212a]")    # 'İ', 'ı', 'ſ', '
 _HINTS = {_goal: _GOAL_HINT, _plan: _PLAN_HINT, _vp_question: _VP_HINT}    # fn -> words (lower-case) a sentence needs for fn to find anything
 
 class _Window(list):
-    "(sentence, lowered) of each sentence `_nearest` reads; `odd`: they hold a letter that lowering does not turn into the 'i', 's' or 'k' a pattern matches."
+    "The (start, end) of each sentence `_nearest` reads; `odd`: they hold a letter that lowering does not turn into the 'i', 's' or 'k' a pattern matches."
     odd = True
 
 def _window(text: str, low: str, s: int, e: int) -> _Window:
     "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
-    w = _Window((text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e))
-    w.odd = not text[max(s, e - 1500):e].isascii() and _ODD_CASE_RE.search(text, max(s, e - 1500), e) is not None
+    a = max(s, e - 1500)
+    w = _Window(_sentences(text, a, e))
+    w.odd = not text.isascii() and not text[a:e].isascii() and _ODD_CASE_RE.search(text, a, e) is not None
     return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
     "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`); `sents`: that `_window`, if already split."
     sents = _window(text, low, s, e) if sents is None else sents
-    hint = None if getattr(sents, "odd", True) else _HINTS.get(fn)      # a sentence without fn's words is skipped unread
-    for sent, lsent in reversed(sents):           # the last one wins: read backwards, stop at the first
-        if skip and skip in sent or hint is not None and hint.search(lsent) is None: continue
-        if (r := fn(sent, lsent)): return r
+    hint, first = None if sents.odd else _HINTS.get(fn), -1      # a sentence without fn's words is skipped unread
+    plain = type(hint) is str
+    if plain and sents:              # a plain string ('?'): one quick `find` over the window; no sentence that ends before it holds one
+        first = low.find(hint, sents[0][0], sents[-1][1])
+        if first < 0: return None
+    for st, en in reversed(sents):   # the last one wins: read backwards, stop at the first
+        if en <= first: break
+        if skip and text.find(skip, st, en) >= 0: continue
+        if hint is not None and (low.find(hint, st, en) < 0 if plain else hint.search(low, st, en) is None): continue
+        if (r := fn(text[st:en], low[st:en])): return r
     return None
 
 # %% ../nbs/04_gsrm.ipynb #fc1e72e8
@@ -706,7 +716,7 @@ def _asked(sent: str, low: str) -> str | None:
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
 
-_HINTS[_asked] = re.compile(r"\?")     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs
+_HINTS[_asked] = "?"     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs (a string: found by `str.find`)
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:
