@@ -204,11 +204,21 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     return f"What is {obj}?"
 
 # %% ../nbs/04_gsrm.ipynb #bfb618b3
+def _first_match(pat: re.Pattern, quick: re.Pattern, s: str):
+    "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text, and `pat.match` there decides."
+    if not s.isascii(): return pat.search(s)
+    low, pos = s.lower(), 0
+    while (c := quick.search(low, pos)):
+        if (m := pat.match(s, c.start())): return m
+        pos = c.start() + 1
+    return None
+
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
     r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
     r"\s+(?P<rest>(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3,200})", re.I)
+_PLAN_CLAUSE_QUICK = re.compile(r"i\s|we\s|let|to\s")     # how a plan clause can open (lower-case)
 _PRON = {"i": "it", "me": "it", "my": "its", "we": "it", "us": "it", "our": "its", "i'm": "it is", "i've": "it has", "i'll": "it will",
          "we're": "it is", "myself": "itself"}
 _PRON_RE = re.compile(r"(?<![\w'])(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])", re.I)
@@ -224,7 +234,7 @@ def _third(verb: str) -> str:
 
 def _plan_clause(sent: str) -> str | None:
     "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
-    m = _PLAN_CLAUSE_RE.search(sent[:400])
+    m = _first_match(_PLAN_CLAUSE_RE, _PLAN_CLAUSE_QUICK, sent[:400])
     if not m: return None
     rest, aux = m.group("rest").strip(), (m.group("aux") or "").lower()
     first, _, tail = rest.partition(" ")
@@ -236,7 +246,19 @@ def _plan_clause(sent: str) -> str | None:
     elif aux: out = f"{_AUX3.get(aux, aux)} {rest}"
     elif m.group("v"): out = f"{_third(m.group('v'))} {rest}"
     else: out = f"sets out to {rest}"
-    return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
+    return _pronouns_out(out).strip(" ,")
+
+_PRON_QUICK = re.compile(r"(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])")    # `_PRON_RE` without its lookbehind, for lowered ASCII text
+
+def _pronouns_out(s: str) -> str:
+    "`s` with the reasoner's pronouns made impersonal ('my sum' -> 'its sum'): `_PRON_RE.sub`, in ASCII text a quick scan of the lowered text with the lookbehind checked after."
+    if not s.isascii(): return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), s)
+    low, out, i, pos = s.lower(), [], 0, 0
+    while (m := _PRON_QUICK.search(low, pos)):
+        p = m.start()
+        if p and (low[p - 1].isalnum() or low[p - 1] in "_'"): pos = p + 1; continue
+        out += (s[i:p], _PRON.get(m.group(0), "it")); i = pos = m.end()
+    return "".join(out) + s[i:]
 
 # %% ../nbs/04_gsrm.ipynb #9a98ef82
 _EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
@@ -594,6 +616,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
 # %% ../nbs/04_gsrm.ipynb #0c0f1dca
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
+_WORD_OP_WORDS = (("divided by", "over"), ("times", "multiplied by"), ("plus",), ("minus",))   # what each of _WORD_OPS needs
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
 _CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
@@ -602,7 +625,9 @@ _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
-    for r, o in _WORD_OPS: seg = r.sub(o, seg)
+    lseg = seg.lower() if seg.isascii() else None     # ASCII: a pattern ignoring case matches only where the lowered text holds its word
+    for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
+        if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
     m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
     if not m: return None
     ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
@@ -622,13 +647,26 @@ def _is_arith(ex: str | None) -> bool:
 _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
+# The same words for lowered ASCII text, without the opening `\b` and with every alternative opening with a letter, so `re` scans for it quickly
+_FILLER_FAST_RE = re.compile(r"(?:step by step|this problem|the problem|this (?:out|down|through)|it (?:out|down|through)|things (?:out|down|through)|"
+                             r"how to (?:approach|solve|tackle|start)|approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|"
+                             r"understand (?:the|this) (?:problem|question)|has (?:this|a) (?:problem|question)|have (?:this|a) (?:problem|question)|"
+                             r"be careful|the basic concepts)\b")
+
+def _filler(s: str) -> bool:
+    "Whether `s` holds a filler phrase (`_FILLER_PLAN_RE`); for ASCII text a quick scan of the lowered text, checking the word start after."
+    if not s.isascii(): return _FILLER_PLAN_RE.search(s) is not None
+    low = s.lower()
+    m = _FILLER_FAST_RE.search(low)
+    while m and m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"): m = _FILLER_FAST_RE.search(low, m.start() + 1)
+    return m is not None
 
 _GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")   # words `_goal` needs
 
 def _goal(sent: str, low: str) -> str | None:
     "The goal question of a sentence, unless it is filler ('Let me figure this out step by step')."
     q = _goal_question(sent, low)
-    return q if q and not _FILLER_PLAN_RE.search(q) else None
+    return q if q and not _filler(q) else None
 
 _PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)")
 
@@ -636,18 +674,19 @@ def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
     c = _plan_clause(sent)
     if c and c.startswith(("could ", "might ", "may ")): return None
-    return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
+    return _detex(c) if c and len(c) >= 12 and not _filler(c) else None
 
 _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
                          r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
 _VP_HINT = re.compile(r"let|i[' ]|we")
+_BASE_VP_QUICK = re.compile(r"let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should)")
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
-    m = _BASE_VP_RE.search(sent[:400])
+    m = _first_match(_BASE_VP_RE, _BASE_VP_QUICK, sent[:400])
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
     rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
-    if len(rest) < 3 or _VAGUE_RE.match(rest) or _FILLER_PLAN_RE.search(rest): return None
+    if len(rest) < 3 or _VAGUE_RE.match(rest) or _filler(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 
 # %% ../nbs/04_gsrm.ipynb #41c45454
