@@ -617,6 +617,13 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
 _WORD_OP_WORDS = (("divided by", "over"), ("times", "multiplied by"), ("plus",), ("minus",))   # what each of _WORD_OPS needs
+
+def _word_ops(seg: str) -> str:
+    "'divided by', 'times', 'plus', 'minus' as symbols; in ASCII text a pattern ignoring case can only match where the lowered text holds its word, so the others are not run."
+    lseg = seg.lower() if seg.isascii() else None
+    for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
+        if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
+    return seg
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
 _CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
@@ -625,9 +632,7 @@ _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
-    lseg = seg.lower() if seg.isascii() else None     # ASCII: a pattern ignoring case matches only where the lowered text holds its word
-    for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
-        if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
+    seg = _word_ops(seg)
     m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
     if not m: return None
     ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
@@ -701,7 +706,7 @@ def _window(text: str, low: str, s: int, e: int) -> _Window:
     "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
     a = max(s, e - 1500)
     w = _Window(_sentences(text, a, e))
-    w.odd = not text.isascii() and not text[a:e].isascii() and _ODD_CASE_RE.search(text, a, e) is not None
+    w.odd = not text.isascii() and any(text.find(c, a, e) >= 0 for c in "\u0130\u0131\u017f\u212a")   # `_ODD_CASE_RE`, by `str.find` (cheaper than a scan)
     return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
@@ -728,6 +733,12 @@ def _denies(low: str, s: int, e: int) -> bool:
     while m and m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"): m = _DENY_RE.search(low, m.start() + 1, e)
     return m is not None
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
+
+def _vague_end(s: str):
+    "`_VAGUE_END_RE.search(s)`, tried only near the end: a match ends at the last letter or digit of `s`, and its words hold at most 16 characters."
+    i = len(s)
+    while i and not (s[i - 1].isalnum() or s[i - 1] == "_"): i -= 1
+    return _VAGUE_END_RE.search(s, max(0, i - 16))
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
 _OPERATOR_RE = re.compile(r"(?<=[\d)\s])([-−+*/×÷x])(?=[\s\d(])")
 _IS_BEFORE_RE = re.compile(r"(?:,?\s*(?:which|that)\s+(?:is|gives|equals)|\bis)\s*$")
@@ -830,7 +841,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
-    if plan and _VAGUE_END_RE.search(plan): plan = _VAGUE_END_RE.sub("", plan).strip() + f" {desc}"
+    if plan and (m := _vague_end(plan)): plan = plan[:m.start()].strip() + f" {desc}"      # as `_VAGUE_END_RE.sub("", plan)`: the match runs to the end
     op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
     if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")
