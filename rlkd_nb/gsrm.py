@@ -203,7 +203,7 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
     return f"What is {obj}?"
 
-# %% ../nbs/04_gsrm.ipynb #bfb618b3
+# %% ../nbs/04_gsrm.ipynb #3bbab007
 def _first_match(pat: re.Pattern, quick: re.Pattern, s: str):
     "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text, and `pat.match` there decides."
     if not s.isascii(): return pat.search(s)
@@ -213,6 +213,7 @@ def _first_match(pat: re.Pattern, quick: re.Pattern, s: str):
         pos = c.start() + 1
     return None
 
+# %% ../nbs/04_gsrm.ipynb #bfb618b3
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
@@ -248,6 +249,7 @@ def _plan_clause(sent: str) -> str | None:
     else: out = f"sets out to {rest}"
     return _pronouns_out(out).strip(" ,")
 
+# %% ../nbs/04_gsrm.ipynb #f19afc66
 _PRON_QUICK = re.compile(r"(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])")    # `_PRON_RE` without its lookbehind, for lowered ASCII text
 
 def _pronouns_out(s: str) -> str:
@@ -666,6 +668,7 @@ def _filler(s: str) -> bool:
     while m and m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"): m = _FILLER_FAST_RE.search(low, m.start() + 1)
     return m is not None
 
+# %% ../nbs/04_gsrm.ipynb #4181060d
 _GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")   # words `_goal` needs
 
 def _goal(sent: str, low: str) -> str | None:
