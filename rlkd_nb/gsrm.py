@@ -203,12 +203,23 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     if pl: return f"How many {pl.group('n')} are {pl.group('rest').strip() or 'there'}?"
     return f"What is {obj}?"
 
+# %% ../nbs/04_gsrm.ipynb #3bbab007
+def _first_match(pat: re.Pattern, quick: re.Pattern, s: str):
+    "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text, and `pat.match` there decides."
+    if not s.isascii(): return pat.search(s)
+    low, pos = s.lower(), 0
+    while (c := quick.search(low, pos)):
+        if (m := pat.match(s, c.start())): return m
+        pos = c.start() + 1
+    return None
+
 # %% ../nbs/04_gsrm.ipynb #bfb618b3
 _PLAN_CLAUSE_RE = re.compile(
     r"(?<![\w'])(?:(?:i|we)\s+(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
     r"(?P<let>let me|let's|let us)|(?:i|we)\s+(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect)|"
     r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
     r"\s+(?P<rest>(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3,200})", re.I)
+_PLAN_CLAUSE_QUICK = re.compile(r"i\s|we\s|let|to\s")     # how a plan clause can open (lower-case)
 _PRON = {"i": "it", "me": "it", "my": "its", "we": "it", "us": "it", "our": "its", "i'm": "it is", "i've": "it has", "i'll": "it will",
          "we're": "it is", "myself": "itself"}
 _PRON_RE = re.compile(r"(?<![\w'])(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])", re.I)
@@ -224,7 +235,7 @@ def _third(verb: str) -> str:
 
 def _plan_clause(sent: str) -> str | None:
     "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
-    m = _PLAN_CLAUSE_RE.search(sent[:400])
+    m = _first_match(_PLAN_CLAUSE_RE, _PLAN_CLAUSE_QUICK, sent[:400])
     if not m: return None
     rest, aux = m.group("rest").strip(), (m.group("aux") or "").lower()
     first, _, tail = rest.partition(" ")
@@ -236,7 +247,20 @@ def _plan_clause(sent: str) -> str | None:
     elif aux: out = f"{_AUX3.get(aux, aux)} {rest}"
     elif m.group("v"): out = f"{_third(m.group('v'))} {rest}"
     else: out = f"sets out to {rest}"
-    return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), out).strip(" ,")
+    return _pronouns_out(out).strip(" ,")
+
+# %% ../nbs/04_gsrm.ipynb #f19afc66
+_PRON_QUICK = re.compile(r"(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])")    # `_PRON_RE` without its lookbehind, for lowered ASCII text
+
+def _pronouns_out(s: str) -> str:
+    "`s` with the reasoner's pronouns made impersonal ('my sum' -> 'its sum'): `_PRON_RE.sub`, in ASCII text a quick scan of the lowered text with the lookbehind checked after."
+    if not s.isascii(): return _PRON_RE.sub(lambda x: _PRON.get(x.group(0).lower(), "it"), s)
+    low, out, i, pos = s.lower(), [], 0, 0
+    while (m := _PRON_QUICK.search(low, pos)):
+        p = m.start()
+        if p and (low[p - 1].isalnum() or low[p - 1] in "_'"): pos = p + 1; continue
+        out += (s[i:p], _PRON.get(m.group(0), "it")); i = pos = m.end()
+    return "".join(out) + s[i:]
 
 # %% ../nbs/04_gsrm.ipynb #9a98ef82
 _EQ_RES_RE = re.compile(r"=[ ]?(?P<dollar>\$?)[ ]?(?P<res>-?(?:\d[\d,]*(?:\.\d+)?|\.\d+))")
@@ -462,6 +486,7 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     k, n, a, match, cue = 0, len(starts), 0, _RESULT_RE.match, _LINE_CUE_RE.match
     for line in text.split("\n"):     # `_results_at` inlined: one walk along `starts` for the whole trace
         s, a = a, a + len(line) + 1
+        if not line: continue         # half the lines of a trace: the blank line between paragraphs
         body = line.lstrip(" \t")
         s += len(line) - len(body)
         e = s + len(body.rstrip(" \t\r"))
@@ -472,9 +497,11 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
             if p < pos: continue
             m = match(low, p, e)
             if m: res.append((m.start("v"), m.end("v"), _norm_value(m.group("v")), low[p] in "=≈\\")); pos = m.end()
-        vals = [v for *_, v, eq in res if eq or v not in given] if res else []     # restating a value of the problem is no result
-        new = [v for v in vals if v not in seen]
-        if vals: seen.update(vals)
+        if res:
+            vals = [v for *_, v, eq in res if eq or v not in given]     # restating a value of the problem is no result
+            new = [v for v in vals if v not in seen]
+            seen.update(vals)
+        else: vals, new = [], []
         c = "sub" if (len(line) - len(body) >= 2 and out) else ((c := cue(low, s)) and c.lastgroup)
         out.append(_Line(s, e, c, vals, new, res))
     return out
@@ -591,6 +618,14 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
 # %% ../nbs/04_gsrm.ipynb #0c0f1dca
 _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compile(r"\s+(?:times|multiplied by)\s+", re.I), " × "),
              (re.compile(r"\s+plus\s+", re.I), " + "), (re.compile(r"\s+minus\s+", re.I), " - ")]
+_WORD_OP_WORDS = (("divided by", "over"), ("times", "multiplied by"), ("plus",), ("minus",))   # what each of _WORD_OPS needs
+
+def _word_ops(seg: str) -> str:
+    "'divided by', 'times', 'plus', 'minus' as symbols; in ASCII text a pattern ignoring case can only match where the lowered text holds its word, so the others are not run."
+    lseg = seg.lower() if seg.isascii() else None
+    for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
+        if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
+    return seg
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
 _CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
@@ -599,7 +634,7 @@ _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
-    for r, o in _WORD_OPS: seg = r.sub(o, seg)
+    seg = _word_ops(seg)
     m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
     if not m: return None
     ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
@@ -619,13 +654,27 @@ def _is_arith(ex: str | None) -> bool:
 _FILLER_PLAN_RE = re.compile(r"\b(?:step by step|this problem|the problem|(?:this|it|things) (?:out|down|through)|how to (?:approach|solve|tackle|start)|"
                              r"approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|understand (?:the|this) (?:problem|question)|"
                              r"(?:has|have) (?:this|a) (?:problem|question)|be careful|the basic concepts)\b", re.I)
+# The same words for lowered ASCII text, without the opening `\b` and with every alternative opening with a letter, so `re` scans for it quickly
+_FILLER_FAST_RE = re.compile(r"(?:step by step|this problem|the problem|this (?:out|down|through)|it (?:out|down|through)|things (?:out|down|through)|"
+                             r"how to (?:approach|solve|tackle|start)|approach (?:this|it)|think about (?:this|it)|solve this|tackle this|make sense|"
+                             r"understand (?:the|this) (?:problem|question)|has (?:this|a) (?:problem|question)|have (?:this|a) (?:problem|question)|"
+                             r"be careful|the basic concepts)\b")
 
+def _filler(s: str) -> bool:
+    "Whether `s` holds a filler phrase (`_FILLER_PLAN_RE`); for ASCII text a quick scan of the lowered text, checking the word start after."
+    if not s.isascii(): return _FILLER_PLAN_RE.search(s) is not None
+    low = s.lower()
+    m = _FILLER_FAST_RE.search(low)
+    while m and m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"): m = _FILLER_FAST_RE.search(low, m.start() + 1)
+    return m is not None
+
+# %% ../nbs/04_gsrm.ipynb #4181060d
 _GOAL_HINT = re.compile(r"find|figure out|compute|calculate|check|confirm|count|determine|evaluate|solve for|work out|verify|make sure")   # words `_goal` needs
 
 def _goal(sent: str, low: str) -> str | None:
     "The goal question of a sentence, unless it is filler ('Let me figure this out step by step')."
     q = _goal_question(sent, low)
-    return q if q and not _FILLER_PLAN_RE.search(q) else None
+    return q if q and not _filler(q) else None
 
 _PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)")
 
@@ -633,18 +682,19 @@ def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
     c = _plan_clause(sent)
     if c and c.startswith(("could ", "might ", "may ")): return None
-    return _detex(c) if c and len(c) >= 12 and not _FILLER_PLAN_RE.search(c) else None
+    return _detex(c) if c and len(c) >= 12 and not _filler(c) else None
 
 _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should))"
                          r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
 _VP_HINT = re.compile(r"let|i[' ]|we")
+_BASE_VP_QUICK = re.compile(r"let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should)")
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
-    m = _BASE_VP_RE.search(sent[:400])
+    m = _first_match(_BASE_VP_RE, _BASE_VP_QUICK, sent[:400])
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
     rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
-    if len(rest) < 3 or _VAGUE_RE.match(rest) or _FILLER_PLAN_RE.search(rest): return None
+    if len(rest) < 3 or _VAGUE_RE.match(rest) or _filler(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 
 # %% ../nbs/04_gsrm.ipynb #41c45454
@@ -652,22 +702,29 @@ _ODD_CASE_RE = re.compile("[\u0130\u0131\u017f\u212a]")    # 'İ', 'ı', 'ſ', '
 _HINTS = {_goal: _GOAL_HINT, _plan: _PLAN_HINT, _vp_question: _VP_HINT}    # fn -> words (lower-case) a sentence needs for fn to find anything
 
 class _Window(list):
-    "(sentence, lowered) of each sentence `_nearest` reads; `odd`: they hold a letter that lowering does not turn into the 'i', 's' or 'k' a pattern matches."
+    "The (start, end) of each sentence `_nearest` reads; `odd`: they hold a letter that lowering does not turn into the 'i', 's' or 'k' a pattern matches."
     odd = True
 
 def _window(text: str, low: str, s: int, e: int) -> _Window:
     "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
-    w = _Window((text[st:en], low[st:en]) for st, en in _sentences(text, max(s, e - 1500), e))
-    w.odd = not text[max(s, e - 1500):e].isascii() and _ODD_CASE_RE.search(text, max(s, e - 1500), e) is not None
+    a = max(s, e - 1500)
+    w = _Window(_sentences(text, a, e))
+    w.odd = not text.isascii() and any(text.find(c, a, e) >= 0 for c in "\u0130\u0131\u017f\u212a")   # `_ODD_CASE_RE`, by `str.find` (cheaper than a scan)
     return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
     "The last non-empty `fn(sentence, lowered)` over the sentences of the 1500 characters before `e` (skipping any that contain `skip`); `sents`: that `_window`, if already split."
     sents = _window(text, low, s, e) if sents is None else sents
-    hint = None if getattr(sents, "odd", True) else _HINTS.get(fn)      # a sentence without fn's words is skipped unread
-    for sent, lsent in reversed(sents):           # the last one wins: read backwards, stop at the first
-        if skip and skip in sent or hint is not None and hint.search(lsent) is None: continue
-        if (r := fn(sent, lsent)): return r
+    hint, first = None if sents.odd else _HINTS.get(fn), -1      # a sentence without fn's words is skipped unread
+    plain = type(hint) is str
+    if plain and sents:              # a plain string ('?'): one quick `find` over the window; no sentence that ends before it holds one
+        first = low.find(hint, sents[0][0], sents[-1][1])
+        if first < 0: return None
+    for st, en in reversed(sents):   # the last one wins: read backwards, stop at the first
+        if en <= first: break
+        if skip and text.find(skip, st, en) >= 0: continue
+        if hint is not None and (low.find(hint, st, en) < 0 if plain else hint.search(low, st, en) is None): continue
+        if (r := fn(text[st:en], low[st:en])): return r
     return None
 
 # %% ../nbs/04_gsrm.ipynb #fc1e72e8
@@ -679,6 +736,12 @@ def _denies(low: str, s: int, e: int) -> bool:
     while m and m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"): m = _DENY_RE.search(low, m.start() + 1, e)
     return m is not None
 _VAGUE_END_RE = re.compile(r"\b(?:that|this|it|again|everything|them|things|my work|the work|the calculations?|the steps?)\W*$", re.I)
+
+def _vague_end(s: str):
+    "`_VAGUE_END_RE.search(s)`, tried only near the end: a match ends at the last letter or digit of `s`, and its words hold at most 16 characters."
+    i = len(s)
+    while i and not (s[i - 1].isalnum() or s[i - 1] == "_"): i -= 1
+    return _VAGUE_END_RE.search(s, max(0, i - 16))
 _OP_VERB = {"+": "adds", "-": "subtracts", "−": "subtracts", "*": "multiplies", "x": "multiplies", "×": "multiplies", "/": "divides", "÷": "divides"}
 _OPERATOR_RE = re.compile(r"(?<=[\d)\s])([-−+*/×÷x])(?=[\s\d(])")
 _IS_BEFORE_RE = re.compile(r"(?:,?\s*(?:which|that)\s+(?:is|gives|equals)|\bis)\s*$")
@@ -706,7 +769,7 @@ def _asked(sent: str, low: str) -> str | None:
     if not m or _REFERS_RE.search(m.group("q")[5:]) and not m.group("q").lower().endswith("are there?"): return None
     return _cap(m.group("q"))
 
-_HINTS[_asked] = re.compile(r"\?")     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs
+_HINTS[_asked] = "?"     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs (a string: found by `str.find`)
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:
@@ -781,7 +844,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
-    if plan and _VAGUE_END_RE.search(plan): plan = _VAGUE_END_RE.sub("", plan).strip() + f" {desc}"
+    if plan and (m := _vague_end(plan)): plan = plan[:m.start()].strip() + f" {desc}"      # as `_VAGUE_END_RE.sub("", plan)`: the match runs to the end
     op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
     if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")

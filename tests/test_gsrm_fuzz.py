@@ -195,3 +195,34 @@ def test_one_pass_readers_equal_the_plain_ones():
         assert G._heading(t, s) == ((h.group("h") or h.group("h2")).strip().lower() if h else None)
         assert [m.span() for m in G._goal_verbs(low)] == [m.span() for m in G._GOAL_VERB_RE.finditer(low)]
         assert (m := G._LEAD_WORDS_RE.match(low)) is None and G._LEAD_WORDS_RE.sub("", low) == low or G._LEAD_WORDS_RE.sub("", low) == low[m.end():]
+
+PHRASES = ["step by step", "this problem", "THE PROBLEM", "it out", "things through", "How to approach", "think about it", "make sense",
+           "understand the question", "has a problem", "have this question", "be careful", "the basic concepts", "xit out", "_it out",
+           "my work", "the calculations", "The Steps", "everything", "them", "that", "this", "again", "it", "it's", "i'm", "I've", "we're",
+           "myself", "our", "us", "me", "My", "ı'm", "İt", "divided by", "over", "times", "multiplied by", "plus", "minus", "DIVIDED BY",
+           "ſtep by ſtep", "K", "i need to", "we should", "I'll", "let us", "to find", "To Compute", "I remember", "we can", "i could"]
+
+def test_quick_scans_of_lowered_ascii_equal_the_plain_patterns():
+    "Filler, plan clause, base VP, pronouns, vague end, word operators and odd letters: each quick form agrees with the pattern it stands for."
+    r = random.Random(18)
+    pron = lambda s: G._PRON_RE.sub(lambda x: G._PRON.get(x.group(0).lower(), "it"), s)
+    span = lambda m: m and (m.span(), m.groupdict())
+    for _ in range(6000):
+        t = "".join(r.choice(PHRASES + WORDS) + r.choice(["", " ", " ", ", ", ". ", "!"]) for _ in range(r.randrange(1, 14)))
+        if r.random() < 0.2: t = t.upper()
+        assert G._filler(t) == (G._FILLER_PLAN_RE.search(t) is not None), t
+        assert span(G._first_match(G._PLAN_CLAUSE_RE, G._PLAN_CLAUSE_QUICK, t)) == span(G._PLAN_CLAUSE_RE.search(t)), t
+        assert span(G._first_match(G._BASE_VP_RE, G._BASE_VP_QUICK, t)) == span(G._BASE_VP_RE.search(t)), t
+        assert G._pronouns_out(t) == pron(t), t
+        assert span(G._vague_end(t)) == span(G._VAGUE_END_RE.search(t)), t
+        plain = t
+        for pat, o in G._WORD_OPS: plain = pat.sub(o, plain)
+        assert G._word_ops(t) == plain, t
+        s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
+        assert G._window(t, G._lower(t), s, e).odd == (not t[max(s, e - 1500):e].isascii() and G._ODD_CASE_RE.search(t, max(s, e - 1500), e) is not None)
+    openers = ["let me", "Let's", "let us", "I'll", "i will", "I need to", "i have to", "I can", "i should", "I want to", "I could", "We'll", "we will",
+               "We need to", "we can", "we should", "I must", "I am going to", "we are going to", "I might", "we may", "I remember", "we notice", "to find"]
+    for o in openers:       # every way the two patterns open, once each
+        for t in (f"So {o} factor out 2 from each term.", f"so{o} factor out 2.", f"{o.upper()} COMPUTE THE SUM OF ALL TERMS"):
+            assert span(G._first_match(G._PLAN_CLAUSE_RE, G._PLAN_CLAUSE_QUICK, t)) == span(G._PLAN_CLAUSE_RE.search(t)), t
+            assert span(G._first_match(G._BASE_VP_RE, G._BASE_VP_QUICK, t)) == span(G._BASE_VP_RE.search(t)), t
