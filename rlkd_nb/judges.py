@@ -286,16 +286,12 @@ def _plain_number(s: str):
     return float(t) if _NUM.match(t) else None
 
 # %% ../nbs/03_judges.ipynb #c4238774
-_PROBE = [{}, {}]   # two fixed probe points per symbol, filled on first use
-
 def _probe_value(sym, k: int):
+    "Probe point `k` of a symbol, fixed by its name: an integer first (keeps (-1)^k real), then a fraction."
     import random
     from sympy import Rational
-    pts = _PROBE[k]
-    if sym not in pts:
-        r = random.Random(f"{sym}:{k}")              # an integer point (keeps (-1)^k real), then a fraction
-        pts[sym] = Rational(r.randint(5, 29)) if k == 0 else Rational(r.randint(7, 97), r.randint(3, 11))
-    return pts[sym]
+    r = random.Random(f"{sym}:{k}")
+    return Rational(r.randint(5, 29)) if k == 0 else Rational(r.randint(7, 97), r.randint(3, 11))
 
 @lru_cache(maxsize=4096)
 def _value_at(expr, k: int):

@@ -607,7 +607,7 @@ def annotate(traces: list[dict],  # records with 'problem' and 'reasoning' (or '
     return good, failed
 
 # %% ../nbs/05_llm_gsrm.ipynb #0f027270
-from .models import MODEL_SHAPES, GiB, param_counts
+from .models import MODEL_SHAPES, GiB, kv_cache_bytes, weight_bytes
 
 # %% ../nbs/05_llm_gsrm.ipynb #34cd49e4
 GSRM_SHAPES = {  # instruct models a GSRM would be loaded from: architecture numbers from the model cards' config.json
@@ -624,11 +624,9 @@ def gsrm_memory(shape: dict,                 # architecture numbers (`GSRM_SHAPE
                 new_tokens: int = 768,        # `LLMGSRM.max_new_tokens`
                ) -> dict:
     "Estimated GPU memory of an LLM GSRM at inference, in GiB, part by part (`total` is the peak)."
-    pc = param_counts(shape)
-    h, L, I = shape["hidden_size"], shape["num_hidden_layers"], shape["intermediate_size"]
-    kv = h // shape["num_attention_heads"] * shape["num_key_value_heads"]
-    weights = pc["linear"] * (4.127 / 8 if quantization == "4bit" else 2) + (pc["embed"] + pc["head"]) * 2
-    kv_cache = batch * (input_tokens + new_tokens) * L * 2 * kv * 2
+    h, I = shape["hidden_size"], shape["intermediate_size"]
+    weights = weight_bytes(shape, quantization)                     # as `load_model` holds them (NF4: float32 embeddings)
+    kv_cache = kv_cache_bytes(shape, batch, input_tokens + new_tokens)
     prefill = batch * input_tokens * (4 * h + 3 * I) * 2          # one layer's activations while the prompt is read
     overhead = 0.5 * GiB + 0.1 * (weights + kv_cache)
     parts = dict(weights=weights, kv_cache=kv_cache, prefill=prefill, overhead=overhead)

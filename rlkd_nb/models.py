@@ -14,7 +14,7 @@ __all__ = ['PACKAGED_NAMES', 'TINY_NAMES', 'SMOLLM2_GGUF', 'SMOLLM2_DIRNAME', 'C
            'SHAPE_KEYS', 'GiB', 'ModelNotAvailable', 'cache_dir', 'packaged_gguf', 'build_model_dir', 'convert_gguf',
            'packaged_model_dir', 'byte_tokenizer', 'tiny_model', 'tiny_model_dir', 'bnb_config', 'lora_config',
            'as_lora_config', 'default_device', 'register_model', 'resolve_model', 'load_model', 'model_shape',
-           'param_counts', 'estimate_memory']
+           'param_counts', 'weight_bytes', 'kv_cache_bytes', 'estimate_memory']
 
 # %% ../nbs/02_models.ipynb #94eb8b19
 PACKAGED_NAMES = (None, "smollm2", "packaged")  # names that mean the packaged SmolLM2-135M-Instruct
@@ -300,6 +300,17 @@ def param_counts(shape: dict, lora_r: int = 0) -> dict:
 # %% ../nbs/02_models.ipynb #32288406
 GiB = 2**30
 
+def weight_bytes(shape: dict, quantization: str | None = None, dt: int = 2) -> float:
+    "Bytes of a model's weights as `load_model` holds them: NF4 blocks (embeddings and head in float32, as peft's k-bit preparation casts them), or `dt` bytes each."
+    pc = param_counts(shape)
+    if quantization == "4bit": return pc["linear"] * 4.127 / 8 + (pc["embed"] + pc["head"]) * 4
+    return (pc["linear"] + pc["embed"] + pc["head"]) * dt
+
+def kv_cache_bytes(shape: dict, sequences: int, tokens: int, dt: int = 2) -> float:
+    "Bytes of the KV cache of `sequences` sequences of `tokens` tokens each."
+    kv = shape["hidden_size"] // shape["num_attention_heads"] * shape["num_key_value_heads"]
+    return sequences * tokens * shape["num_hidden_layers"] * 2 * kv * dt
+
 def estimate_memory(shape: dict,                    # architecture numbers (`model_shape`)
                     quantization: str | None = None,# None or '4bit' (NF4 + double quant, as `load_model` does)
                     lora_r: int = 16,               # 0 = full fine-tuning
@@ -316,15 +327,14 @@ def estimate_memory(shape: dict,                    # architecture numbers (`mod
     h, L, I = shape["hidden_size"], shape["num_hidden_layers"], shape["intermediate_size"]
     kv = h // shape["num_attention_heads"] * shape["num_key_value_heads"]
     pc = param_counts(shape, lora_r)
-    if quantization == "4bit": weights = pc["linear"] * 4.127 / 8 + (pc["embed"] + pc["head"]) * 4
-    else: weights = (pc["linear"] + pc["embed"] + pc["head"]) * dt
+    weights = weight_bytes(shape, quantization, dt)
     n_all = pc["linear"] + pc["embed"] + pc["head"]
     trainable = pc["lora"] * 16 if lora_r else n_all * 3 * dt
     reference = 0 if (beta == 0 or lora_r) else weights
     per_tok = 7 * h + 2 * kv + 4 * I + (6 * h + I if lora_r else 0)          # values a block saves, per token
     tokens = batch * (prompt_tokens + completion_tokens)
     acts = tokens * dt * ((L * h + per_tok) if gradient_checkpointing else L * per_tok)
-    kv_cache = gen_batch * (prompt_tokens + completion_tokens) * L * 2 * kv * dt
+    kv_cache = kv_cache_bytes(shape, gen_batch, prompt_tokens + completion_tokens, dt)
     base = weights + trainable + reference + max(acts, kv_cache)
     overhead = 0.5 * GiB + 0.1 * base if cuda else 0.45 * GiB
     parts = dict(weights=weights, trainable_state=trainable, reference=reference, activations=acts,
