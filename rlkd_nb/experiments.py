@@ -189,7 +189,7 @@ def run_nano_demo(output="rlkd_demo",       # output directory (report.html, met
     t0, out = time.time(), Path(output)
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda m: print(f"rlkd demo: {m} [{time.time() - t0:.0f}s]", file=sys.stderr, flush=True)) if progress else (lambda m: None)
-    say("building or loading the nano student (about 2 minutes the first time)")
+    say("building or loading the nano student (about 3 minutes the first time on two cores)")
     student = student or build_student()
     say(f"training {', '.join(methods)} for seeds {list(seeds)} ({workers} at a time) and evaluating before/after")
     res = nano_experiment(methods, seeds, "plan", out / "runs", workers=workers, k=k, n_eval=n_eval, progress=progress,
