@@ -630,6 +630,9 @@ _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
 _CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
 _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
+_WORDS_RE, _PAREN_NUM_RE = re.compile(r"\b[A-Za-z]{2,}\b"), re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)")   # compiled once: `re.sub(str, ...)` looks its pattern up on every call
+_DIGITS_GAP_RE, _NON_EXPR_HEAD_RE = re.compile(r"(?<=\d)\s+(?=\d)"), re.compile(r"^[^\d(\\-]+")
+_OP_SIGN_RE = re.compile(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot")
 
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
@@ -638,12 +641,12 @@ def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
     if not m: return None
     ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
-    if not ex.lstrip().startswith("\\"): ex = re.sub(r"\b[A-Za-z]{2,}\b", " ", ex)      # words around the numbers go
-    ex = _WS_RE.sub(" ", re.sub(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)", r"\1", ex))
-    ex = re.split(r"(?<=\d)\s+(?=\d)", ex)[-1]                          # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89' 
-    ex = _detex(re.sub(r"^[^\d(\\-]+", "", ex.strip(" ,")).rstrip(" ,="))
+    if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
+    if "(" in ex: ex = _PAREN_NUM_RE.sub(lambda m: m.group(1), ex)   # a function, not r"\1": `re` reads a template string on every call
+    ex = _DIGITS_GAP_RE.split(_WS_RE.sub(" ", ex))[-1]                   # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
+    ex = _detex(_NON_EXPR_HEAD_RE.sub("", ex.strip(" ,")).rstrip(" ,="))
     if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
-    if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not re.search(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot", ex): return None
+    if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not _OP_SIGN_RE.search(ex): return None
     return ex
 
 def _is_arith(ex: str | None) -> bool:
@@ -772,9 +775,15 @@ def _asked(sent: str, low: str) -> str | None:
 _HINTS[_asked] = "?"     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs (a string: found by `str.find`)
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
-def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:
+def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None,
+               order: tuple | None = None,  # the origins a step would use, best first: a reader whose origins all rank below one already found is not run
+              ) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
     out = {}
+    def wanted(*keys):   # the readers are independent, so skipping one that cannot win changes nothing else
+        if order is None: return True
+        best = min((order.index(k) for k in out if k in order), default=len(order))
+        return any(k in order and order.index(k) < best for k in keys)
     if sents is None: sents = _window(text, low, s, main[0] if main else e)     # the sentences before the result, split once
     if main:
         p, pe, v = main[:3]
@@ -792,7 +801,7 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
             if u and "unit" not in out:
                 pp = u[1] or (f"in the {head}" if head else "")
                 out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
-    if head:   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
+    if head and wanted("section"):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
         sec = _nearest(text, low, max(0, s - 800), s, _goal)
         m = _EACH_RE.search(sec or "")
         if m: out["section"] = ((q := sec[:m.start()] + f"the {head}" + sec[m.end():]), _desc_of(q))
@@ -800,12 +809,12 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
-    asked = _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
+    asked = wanted("asked") and _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
     if asked: out["asked"] = (asked, _desc_of(asked))
-    vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
-    if vp: out["plan"] = (vp, _low1(vp[23:-1]))
-    goal = _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
+    goal = wanted("goal", "check") and _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
+    vp = wanted("plan") and _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
+    if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     return out
 
 # %% ../nbs/04_gsrm.ipynb #128da65d
@@ -820,6 +829,8 @@ def _replace_value(s: str, v: str, by: str) -> str:
     return "".join(out) + s[i:]
 
 # %% ../nbs/04_gsrm.ipynb #6e149b58
+_WORK_ORDER, _CHECK_ORDER = ("np", "asked", "section", "unit", "goal", "calc", "plan"), ("check", "np", "calc")   # the questions a step uses, best first
+
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
     res = [r for ln in g.lines for r in ln.res]
@@ -828,7 +839,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     kind = g.kind if g.kind in ("check", "alt") else "work"
     head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
     sents = _window(text, low, g.s, main[0] if main else g.e)
-    qs = _questions(text, low, g.s, g.e, main, head, sents)
+    qs = _questions(text, low, g.s, g.e, main, head, sents, _CHECK_ORDER if kind == "check" else _WORK_ORDER)
     calc = qs.get("calc", (None, None))[1]
     if kind == "check":    # a check asks whether what it re-derives holds, and answers yes or no
         ans = "no" if _denies(low, g.s, g.e) else "yes"
@@ -839,7 +850,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
         ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
-        q, desc = next((qs[k] for k in ("np", "asked", "section", "unit", "goal", "calc", "plan") if k in qs), ("What does this step establish?", "the next result"))
+        q, desc = next((qs[k] for k in _WORK_ORDER if k in qs), ("What does this step establish?", "the next result"))
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
@@ -872,10 +883,17 @@ def clean_answer(v: str) -> str:
     m = _CLEAN_NUM_RE.match(v)
     return m.group(1).replace(",", "") if m else v
 
+def _last_box(s: str) -> str | None:
+    "`last_boxed(s)`, reading only from the last '\\boxed' or '\\fbox' on when that box closes: where a box ends depends only on what follows it."
+    k = max(s.rfind("\\boxed"), s.rfind("\\fbox"))
+    if k < 0: return None
+    b = last_boxed(s[k:])
+    return b if b is not None else last_boxed(s)
+
 def final_result(text: str) -> str | None:
     "The final result a trace states: its last `\\boxed{}`, else its last 'the answer is …' near the end, else None."
     tail = text[-4000:]
-    b = last_boxed(tail)
+    b = _last_box(tail)    # the braces of up to 4000 characters of LaTeX are not tokenised for the one box at the end
     if b: return clean_answer(b)
     m = None
     for m in _ANSWER_IS_RE.finditer(tail, max(0, len(tail) - 1500)): pass
