@@ -230,8 +230,9 @@ def _third(verb: str) -> str:
     "Third person singular: 'compute' -> 'computes', 'try' -> 'tries', 'go' -> 'goes'."
     v = verb.lower()
     if v in ("be", "have", "do", "can", "may", "must"): return {"be": "is", "have": "has", "do": "does"}.get(v, v)
-    if re.search(r"(?:s|sh|ch|x|z|o)$", v): return v + "es"
-    return v[:-1] + "ies" if re.search(r"[^aeiou]y$", v) else v + "s"
+    w = v[:-1] if v[-1:] == "\n" else v      # str tests, not `re.search` (this runs for most plans); `$` also matches before a final line break
+    if w.endswith(("s", "sh", "ch", "x", "z", "o")): return v + "es"
+    return v[:-1] + "ies" if len(w) > 1 and w[-1] == "y" and w[-2] not in "aeiou" else v + "s"
 
 def _plan_clause(sent: str) -> str | None:
     "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
@@ -589,6 +590,11 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
 # %% ../nbs/04_gsrm.ipynb #603f89d4
+def _np_end(head: str):
+    "`_NP_END_RE.search(head)`, tried only over the last four words: a match ('is', 'would be', an adverb, a colon) holds at most four."
+    w = head.rsplit(None, 4)            # the pattern opens with whitespace, so its own search tries every character of the sentence
+    return _NP_END_RE.search(head, len(w[0]) if len(w) == 5 else 0)
+
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -597,7 +603,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     head = (pre[:k] if k >= 0 else pre).strip()
     if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
     head = head.strip(" ,:;*$")
-    if k >= 0: np = _NP_END_RE.sub("", head).strip(" ,")
+    if k >= 0: np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
     else:
         after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
         unit = _unit_after(" " + after)
@@ -608,7 +614,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
             base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
             aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
             return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
-        m = _NP_END_RE.search(head)
+        m = _np_end(head)
         if not m: return None
         np = head[:m.start()].strip(" ,")
     np = _detex(np)
@@ -633,14 +639,21 @@ _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 _WORDS_RE, _PAREN_NUM_RE = re.compile(r"\b[A-Za-z]{2,}\b"), re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)")   # compiled once: `re.sub(str, ...)` looks its pattern up on every call
 _DIGITS_GAP_RE, _NON_EXPR_HEAD_RE = re.compile(r"(?<=\d)\s+(?=\d)"), re.compile(r"^[^\d(\\-]+")
 _OP_SIGN_RE = re.compile(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot")
+_EXPR_RUN_RE, _EXPR_OPEN_RE = re.compile(r"[\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*"), re.compile(r"[\d(\\]")    # `_EXPR_TAIL_RE`'s two character classes
+
+def _expr_tail(seg: str) -> str | None:
+    "The text of `_EXPR_TAIL_RE.search(seg)`, in one pass: the longest tail of `seg` made of expression characters, from its first digit, '(' or '\\'."
+    k = len(seg) - _EXPR_RUN_RE.match(seg[::-1]).end()      # the pattern's own search backtracks from every start to the end: quadratic
+    m = _EXPR_OPEN_RE.search(seg, k)
+    return seg[m.start():] if m else None
 
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
     seg = _word_ops(seg)
-    m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
-    if not m: return None
-    ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
+    tail = _expr_tail(seg)            # of at most 80 characters
+    if tail is None: return None
+    ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
     if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
     if "(" in ex: ex = _PAREN_NUM_RE.sub(lambda m: m.group(1), ex)   # a function, not r"\1": `re` reads a template string on every call
     ex = _DIGITS_GAP_RE.split(_WS_RE.sub(" ", ex))[-1]                   # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
