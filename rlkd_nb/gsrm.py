@@ -795,8 +795,10 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
     out = {}
     def wanted(*keys):   # the readers are independent, so skipping one that cannot win changes nothing else
         if order is None: return True
-        best = min((order.index(k) for k in out if k in order), default=len(order))
-        return any(k in order and order.index(k) < best for k in keys)
+        for k in order:  # some key of `keys` comes before every origin found so far
+            if k in out: return False
+            if k in keys: return True
+        return False
     if sents is None: sents = _window(text, low, s, main[0] if main else e)     # the sentences before the result, split once
     if main:
         p, pe, v = main[:3]
