@@ -81,11 +81,12 @@ _TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;! ]")
 _TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥"}
 _TEX_SYM_RE = re.compile(r"\\(?:cdot|times|ldots|cdots|dots|approx|le|ge)(?![a-z])")
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
+_PLAIN_ARG_RE = re.compile(r"[\w.!^]+")     # a fraction's part that needs no parentheses
 
 def _detex(s: str) -> str:
     "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
     if "\\" not in s and "$" not in s: return s
-    s = _FRAC_RE.sub(lambda m: "/".join(x if re.fullmatch(r"[\w.!^]+", x) else f"({x})" for x in m.groups()), s)
+    if "frac{" in s: s = _FRAC_RE.sub(lambda m: "/".join(x if _PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
     s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
     return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
@@ -725,7 +726,8 @@ def _window(text: str, low: str, s: int, e: int) -> _Window:
     "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
     a = max(s, e - 1500)
     w = _Window(_sentences(text, a, e))
-    w.odd = not text.isascii() and any(text.find(c, a, e) >= 0 for c in "\u0130\u0131\u017f\u212a")   # `_ODD_CASE_RE`, by `str.find` (cheaper than a scan)
+    w.odd = not text.isascii() and (text.find("\u0131", a, e) >= 0 or text.find("\u0130", a, e) >= 0 or text.find("\u017f", a, e) >= 0
+                                    or text.find("\u212a", a, e) >= 0)   # `_ODD_CASE_RE`, by `str.find` (cheaper than a scan)
     return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
