@@ -173,7 +173,8 @@ def _goal_verbs(low: str):
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
                           r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
                           r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
-_OBJ_CUT_RE = re.compile(r"(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
+# every way a cut opens starts with whitespace or one of '=\\$,;:': the lookahead fails fast at other characters (a case-ignoring pattern is slow to fail)
+_OBJ_CUT_RE = re.compile(r"(?=[\s=\\$,;:])(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
                          r"and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
 _OBJ_TAIL_RE = re.compile(r"\s+(?:first|again|now|here|too|also|then)$", re.I)
 _WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who)\b", re.I)
