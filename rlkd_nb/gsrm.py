@@ -81,11 +81,12 @@ _TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;! ]")
 _TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥"}
 _TEX_SYM_RE = re.compile(r"\\(?:cdot|times|ldots|cdots|dots|approx|le|ge)(?![a-z])")
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
+_PLAIN_ARG_RE = re.compile(r"[\w.!^]+")     # a fraction's part that needs no parentheses
 
 def _detex(s: str) -> str:
     "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
     if "\\" not in s and "$" not in s: return s
-    s = _FRAC_RE.sub(lambda m: "/".join(x if re.fullmatch(r"[\w.!^]+", x) else f"({x})" for x in m.groups()), s)
+    if "frac{" in s: s = _FRAC_RE.sub(lambda m: "/".join(x if _PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
     s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
     return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
 
@@ -172,7 +173,8 @@ def _goal_verbs(low: str):
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
                           r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
                           r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
-_OBJ_CUT_RE = re.compile(r"(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
+# every way a cut opens starts with whitespace or one of '=\\$,;:': the lookahead fails fast at other characters (a case-ignoring pattern is slow to fail)
+_OBJ_CUT_RE = re.compile(r"(?=[\s=\\$,;:])(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
                          r"and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
 _OBJ_TAIL_RE = re.compile(r"\s+(?:first|again|now|here|too|also|then)$", re.I)
 _WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who)\b", re.I)
@@ -230,8 +232,9 @@ def _third(verb: str) -> str:
     "Third person singular: 'compute' -> 'computes', 'try' -> 'tries', 'go' -> 'goes'."
     v = verb.lower()
     if v in ("be", "have", "do", "can", "may", "must"): return {"be": "is", "have": "has", "do": "does"}.get(v, v)
-    if re.search(r"(?:s|sh|ch|x|z|o)$", v): return v + "es"
-    return v[:-1] + "ies" if re.search(r"[^aeiou]y$", v) else v + "s"
+    w = v[:-1] if v[-1:] == "\n" else v      # str tests, not `re.search` (this runs for most plans); `$` also matches before a final line break
+    if w.endswith(("s", "sh", "ch", "x", "z", "o")): return v + "es"
+    return v[:-1] + "ies" if len(w) > 1 and w[-1] == "y" and w[-2] not in "aeiou" else v + "s"
 
 def _plan_clause(sent: str) -> str | None:
     "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
@@ -589,6 +592,11 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
 # %% ../nbs/04_gsrm.ipynb #603f89d4
+def _np_end(head: str):
+    "`_NP_END_RE.search(head)`, tried only over the last four words: a match ('is', 'would be', an adverb, a colon) holds at most four."
+    w = head.rsplit(None, 4)            # the pattern opens with whitespace, so its own search tries every character of the sentence
+    return _NP_END_RE.search(head, len(w[0]) if len(w) == 5 else 0)
+
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -597,7 +605,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     head = (pre[:k] if k >= 0 else pre).strip()
     if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
     head = head.strip(" ,:;*$")
-    if k >= 0: np = _NP_END_RE.sub("", head).strip(" ,")
+    if k >= 0: np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
     else:
         after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
         unit = _unit_after(" " + after)
@@ -608,7 +616,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
             base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
             aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
             return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
-        m = _NP_END_RE.search(head)
+        m = _np_end(head)
         if not m: return None
         np = head[:m.start()].strip(" ,")
     np = _detex(np)
@@ -630,20 +638,30 @@ _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
 _CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
 _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
+_WORDS_RE, _PAREN_NUM_RE = re.compile(r"\b[A-Za-z]{2,}\b"), re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)")   # compiled once: `re.sub(str, ...)` looks its pattern up on every call
+_DIGITS_GAP_RE, _NON_EXPR_HEAD_RE = re.compile(r"(?<=\d)\s+(?=\d)"), re.compile(r"^[^\d(\\-]+")
+_OP_SIGN_RE = re.compile(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot")
+_EXPR_RUN_RE, _EXPR_OPEN_RE = re.compile(r"[\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*"), re.compile(r"[\d(\\]")    # `_EXPR_TAIL_RE`'s two character classes
+
+def _expr_tail(seg: str) -> str | None:
+    "The text of `_EXPR_TAIL_RE.search(seg)`, in one pass: the longest tail of `seg` made of expression characters, from its first digit, '(' or '\\'."
+    k = len(seg) - _EXPR_RUN_RE.match(seg[::-1]).end()      # the pattern's own search backtracks from every start to the end: quadratic
+    m = _EXPR_OPEN_RE.search(seg, k)
+    return seg[m.start():] if m else None
 
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
     seg = _word_ops(seg)
-    m = _EXPR_TAIL_RE.search(seg)     # on at most 80 characters
-    if not m: return None
-    ex = _CLAUSE_CUT_RE.split(m.group(0))[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
-    if not ex.lstrip().startswith("\\"): ex = re.sub(r"\b[A-Za-z]{2,}\b", " ", ex)      # words around the numbers go
-    ex = _WS_RE.sub(" ", re.sub(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)", r"\1", ex))
-    ex = re.split(r"(?<=\d)\s+(?=\d)", ex)[-1]                          # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89' 
-    ex = _detex(re.sub(r"^[^\d(\\-]+", "", ex.strip(" ,")).rstrip(" ,="))
+    tail = _expr_tail(seg)            # of at most 80 characters
+    if tail is None: return None
+    ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
+    if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
+    if "(" in ex: ex = _PAREN_NUM_RE.sub(lambda m: m.group(1), ex)   # a function, not r"\1": `re` reads a template string on every call
+    ex = _DIGITS_GAP_RE.split(_WS_RE.sub(" ", ex))[-1]                   # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
+    ex = _detex(_NON_EXPR_HEAD_RE.sub("", ex.strip(" ,")).rstrip(" ,="))
     if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
-    if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not re.search(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot", ex): return None
+    if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not _OP_SIGN_RE.search(ex): return None
     return ex
 
 def _is_arith(ex: str | None) -> bool:
@@ -709,7 +727,8 @@ def _window(text: str, low: str, s: int, e: int) -> _Window:
     "The sentences of the 1500 characters before `e` (not before `s`): what `_nearest` reads."
     a = max(s, e - 1500)
     w = _Window(_sentences(text, a, e))
-    w.odd = not text.isascii() and any(text.find(c, a, e) >= 0 for c in "\u0130\u0131\u017f\u212a")   # `_ODD_CASE_RE`, by `str.find` (cheaper than a scan)
+    w.odd = not text.isascii() and (text.find("\u0131", a, e) >= 0 or text.find("\u0130", a, e) >= 0 or text.find("\u017f", a, e) >= 0
+                                    or text.find("\u212a", a, e) >= 0)   # `_ODD_CASE_RE`, by `str.find` (cheaper than a scan)
     return w
 
 def _nearest(text: str, low: str, s: int, e: int, fn, skip: str = "", sents: list | None = None):
@@ -772,9 +791,17 @@ def _asked(sent: str, low: str) -> str | None:
 _HINTS[_asked] = "?"     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs (a string: found by `str.find`)
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
-def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None) -> dict:
+def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None,
+               order: tuple | None = None,  # the origins a step would use, best first: a reader whose origins all rank below one already found is not run
+              ) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
     out = {}
+    def wanted(*keys):   # the readers are independent, so skipping one that cannot win changes nothing else
+        if order is None: return True
+        for k in order:  # some key of `keys` comes before every origin found so far
+            if k in out: return False
+            if k in keys: return True
+        return False
     if sents is None: sents = _window(text, low, s, main[0] if main else e)     # the sentences before the result, split once
     if main:
         p, pe, v = main[:3]
@@ -792,7 +819,7 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
             if u and "unit" not in out:
                 pp = u[1] or (f"in the {head}" if head else "")
                 out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
-    if head:   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
+    if head and wanted("section"):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
         sec = _nearest(text, low, max(0, s - 800), s, _goal)
         m = _EACH_RE.search(sec or "")
         if m: out["section"] = ((q := sec[:m.start()] + f"the {head}" + sec[m.end():]), _desc_of(q))
@@ -800,12 +827,12 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
-    asked = _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
+    asked = wanted("asked") and _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
     if asked: out["asked"] = (asked, _desc_of(asked))
-    vp = _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
-    if vp: out["plan"] = (vp, _low1(vp[23:-1]))
-    goal = _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
+    goal = wanted("goal", "check") and _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
+    vp = wanted("plan") and _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
+    if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     return out
 
 # %% ../nbs/04_gsrm.ipynb #128da65d
@@ -820,6 +847,8 @@ def _replace_value(s: str, v: str, by: str) -> str:
     return "".join(out) + s[i:]
 
 # %% ../nbs/04_gsrm.ipynb #6e149b58
+_WORK_ORDER, _CHECK_ORDER = ("np", "asked", "section", "unit", "goal", "calc", "plan"), ("check", "np", "calc")   # the questions a step uses, best first
+
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
     "(meta, sub-problem, answer) of one step of a long trace."
     res = [r for ln in g.lines for r in ln.res]
@@ -828,7 +857,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     kind = g.kind if g.kind in ("check", "alt") else "work"
     head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
     sents = _window(text, low, g.s, main[0] if main else g.e)
-    qs = _questions(text, low, g.s, g.e, main, head, sents)
+    qs = _questions(text, low, g.s, g.e, main, head, sents, _CHECK_ORDER if kind == "check" else _WORK_ORDER)
     calc = qs.get("calc", (None, None))[1]
     if kind == "check":    # a check asks whether what it re-derives holds, and answers yes or no
         ans = "no" if _denies(low, g.s, g.e) else "yes"
@@ -839,7 +868,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
         ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
-        q, desc = next((qs[k] for k in ("np", "asked", "section", "unit", "goal", "calc", "plan") if k in qs), ("What does this step establish?", "the next result"))
+        q, desc = next((qs[k] for k in _WORK_ORDER if k in qs), ("What does this step establish?", "the next result"))
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
@@ -872,10 +901,17 @@ def clean_answer(v: str) -> str:
     m = _CLEAN_NUM_RE.match(v)
     return m.group(1).replace(",", "") if m else v
 
+def _last_box(s: str) -> str | None:
+    "`last_boxed(s)`, reading only from the last '\\boxed' or '\\fbox' on when that box closes: where a box ends depends only on what follows it."
+    k = max(s.rfind("\\boxed"), s.rfind("\\fbox"))
+    if k < 0: return None
+    b = last_boxed(s[k:])
+    return b if b is not None else last_boxed(s)
+
 def final_result(text: str) -> str | None:
     "The final result a trace states: its last `\\boxed{}`, else its last 'the answer is …' near the end, else None."
     tail = text[-4000:]
-    b = last_boxed(tail)
+    b = _last_box(tail)    # the braces of up to 4000 characters of LaTeX are not tokenised for the one box at the end
     if b: return clean_answer(b)
     m = None
     for m in _ANSWER_IS_RE.finditer(tail, max(0, len(tail) - 1500)): pass

@@ -226,3 +226,66 @@ def test_quick_scans_of_lowered_ascii_equal_the_plain_patterns():
         for t in (f"So {o} factor out 2 from each term.", f"so{o} factor out 2.", f"{o.upper()} COMPUTE THE SUM OF ALL TERMS"):
             assert span(G._first_match(G._PLAN_CLAUSE_RE, G._PLAN_CLAUSE_QUICK, t)) == span(G._PLAN_CLAUSE_RE.search(t)), t
             assert span(G._first_match(G._BASE_VP_RE, G._BASE_VP_QUICK, t)) == span(G._BASE_VP_RE.search(t)), t
+
+EXPR_CHARS = list("0123456789 \n\t.+-−*/×÷^()!,\\abXYZ{}=é$;:٣") + ["\u00a0", "\x1c"]
+NP_END_WORDS = ["is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be", "approximately",
+                "about", "exactly", "just", "indeed", "then", "now", "still", "simply", ":", "IS", "Is", "is:", "isabout", "the total", "x", "İs"]
+
+def test_one_pass_tails_equal_the_plain_patterns():
+    "`_expr_tail` (the calculation before a result) and `_np_end` (the verb ending a noun phrase) find what their patterns' own searches find."
+    r = random.Random(19)
+    for _ in range(20000):
+        seg = "".join(r.choice(EXPR_CHARS) for _ in range(r.randrange(0, 90)))
+        assert G._expr_tail(seg) == ((m := G._EXPR_TAIL_RE.search(seg)) and m.group(0)), seg
+        h = "".join(r.choice(NP_END_WORDS) + r.choice(["", " ", "  ", "\n", "\t", "\u00a0", "\u2003", "\x85"]) for _ in range(r.randrange(0, 12)))
+        m1, m2 = G._np_end(h), G._NP_END_RE.search(h)
+        assert (m1 and m1.span()) == (m2 and m2.span()), h
+        assert G._third(h.split(" ")[-1] or "y") == _plain_third(h.split(" ")[-1] or "y")
+    for seg in ("1," * 40, "(" * 80, "x" * 79 + "1"):
+        assert G._expr_tail(seg) == G._EXPR_TAIL_RE.search(seg).group(0)
+
+def _plain_third(verb):
+    "`_third` as first written, with its two patterns."
+    v = verb.lower()
+    if v in ("be", "have", "do", "can", "may", "must"): return {"be": "is", "have": "has", "do": "does"}.get(v, v)
+    if re.search(r"(?:s|sh|ch|x|z|o)$", v): return v + "es"
+    return v[:-1] + "ies" if re.search(r"[^aeiou]y$", v) else v + "s"
+
+def test_last_box_equals_last_boxed():
+    "Reading from the last '\\boxed' (the full reading when that box never closes) gives `last_boxed`'s answer."
+    from rlkd_nb.core import last_boxed
+    r = random.Random(20)
+    pieces = ["\\boxed{", "\\boxed {", "\\fbox{", "\\boxedx{", "{", "}", "\\{", "\\}", "1", "ab", " ", "\\frac{1}{2}"]
+    for _ in range(20000):
+        s = "".join(r.choice(pieces) for _ in range(r.randrange(0, 16)))
+        assert G._last_box(s) == last_boxed(s), s
+
+def test_questions_read_lazily_pick_the_same_question():
+    "A step's readers run in order and stop once no later one can give the question it uses: the question, calculation and description stay the same."
+    r = random.Random(21)
+    n_used = 0
+    for _ in range(1500):
+        t = "\n".join(r.choice(LINE_HEADS) + _text(r, r.randrange(1, 25)) for _ in range(r.randrange(1, 5))); low = G._lower(t)
+        res = G._results(low)
+        main = r.choice(res) if res and r.random() < 0.8 else None
+        s, e = 0, len(t)
+        head = r.choice([None, "tens place"])
+        full = G._questions(t, low, s, e, main, head)
+        for order in (G._WORK_ORDER, G._CHECK_ORDER):
+            lazy = G._questions(t, low, s, e, main, head, order=order)
+            pick = lambda qs: next((qs[k] for k in order if k in qs), None)
+            assert pick(lazy) == pick(full) and lazy.get("calc") == full.get("calc"), (t, main, order)
+            n_used += pick(full) is not None and next(k for k in order if k in full) not in ("np", "calc")
+    assert n_used > 100      # the cases reach the readers that can be skipped
+
+def test_object_cut_lookahead_changes_no_cut():
+    "`_OBJ_CUT_RE` opens with a lookahead for the characters every cut starts with: it cuts a goal's object exactly where the plain pattern does."
+    look = "(?=[\\s=\\\\$,;:])"
+    assert G._OBJ_CUT_RE.pattern.startswith(look)
+    plain = re.compile(G._OBJ_CUT_RE.pattern[len(look):], G._OBJ_CUT_RE.flags)
+    r = random.Random(22)
+    pieces = [" ", "=", "\\)", "$", ",", ", so", ", and then", " because", "; ", ": ", " — ", " -- ", "\\[", "$$", "x", "word", "\n", "é", " AND THEN",
+              ", I", ", We", "\t", "\u00a0", " using", " first", ", b"]
+    for _ in range(20000):
+        s = "".join(r.choice(pieces) for _ in range(r.randrange(0, 30)))
+        assert G._OBJ_CUT_RE.sub("", s) == plain.sub("", s), s
