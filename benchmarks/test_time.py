@@ -4,7 +4,8 @@ optionally of an earlier commit (serially); prints JSON.
 Each run is a subprocess with the same interpreter; the figures are wall time, the CPU time of the run's processes (user +
 system of pytest and everything it waited for: xdist workers, CLI subprocesses, notebook runs), the test count, and from
 pytest's JUnit XML the seconds per test file and the slowest tests (setup and teardown included). Where the tree's
-tests/conftest.py has the `--cpu-times` option, each test's CPU seconds are recorded too (`cpu_s` beside `s`).
+tests/conftest.py has the `--cpu-times` option, each test's CPU seconds are recorded too (`cpu_s` beside `s`), and per
+xdist worker its tests, its seconds busy in tests and when (seconds after the start) its last test ended.
 `--mode xdist` runs the fast half with the pytest options of the README's test command (`<!-- test-command -->`),
 e.g. `-n 2 --dist worksteal`, so the figure is the one a contributor or CI gets. An earlier commit is checked out into
 a temporary git worktree, so the runs share the venv. Run it on an idle machine: timings taken while other jobs share
@@ -42,6 +43,7 @@ def fast_half(tree: Path, extra: list[str] = ()) -> dict:
         r = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
         t1, c1, load1 = time.time(), os.times(), os.getloadavg()[0]
         per_file, per_file_cpu, slowest, counts = defaultdict(float), defaultdict(float), [], defaultdict(int)
+        workers = defaultdict(lambda: {"tests": 0, "busy_s": 0.0, "cpu_s": 0.0, "done_at_s": 0.0})
         for c in ET.parse(xml).getroot().iter("testcase"):
             cls = c.get("classname", "")
             f = cls.split(".")[1] if "." in cls else cls
@@ -50,6 +52,10 @@ def fast_half(tree: Path, extra: list[str] = ()) -> dict:
             cpu = float(props["test_cpu_s"]) if "test_cpu_s" in props else None
             per_file[f] += t
             if cpu is not None: per_file_cpu[f] += cpu
+            if "worker" in props:        # where and when each test ended: the balance between xdist workers
+                w = workers[props["worker"]]
+                w["tests"] += 1; w["busy_s"] += t; w["cpu_s"] += cpu
+                w["done_at_s"] = max(w["done_at_s"], float(props["ended_at"]) - t0)
             slowest.append((t, f"{f}::{c.get('name')}", cpu))
             kind = next((k.tag for k in c if k.tag in ("failure", "error", "skipped")), "passed")
             counts[kind] += 1
@@ -63,6 +69,7 @@ def fast_half(tree: Path, extra: list[str] = ()) -> dict:
     if per_file_cpu:
         out["tests_cpu_s"] = round(sum(per_file_cpu.values()), 1)   # the tests alone: without collection and worker start-up
         out["per_file_cpu_s"] = {k: round(v, 1) for k, v in sorted(per_file_cpu.items(), key=lambda kv: -kv[1])}
+    if workers: out["workers"] = {k: {kk: round(vv, 1) for kk, vv in v.items()} for k, v in sorted(workers.items())}
     out["slowest"] = [{"test": n, "s": round(t, 1), **({"cpu_s": round(c, 1)} if c is not None else {})} for t, n, c in slowest[:15]]
     return out
 

@@ -1,4 +1,4 @@
-import contextlib, fcntl, os, shutil, sys, tempfile
+import contextlib, fcntl, os, shutil, sys, tempfile, time
 from pathlib import Path
 
 import pytest
@@ -72,8 +72,8 @@ def pytest_sessionfinish(session):
 
 def pytest_addoption(parser):
     parser.addoption("--cpu-times", action="store_true",
-                     help="record each test's CPU seconds (this process + the children it waited for, setup to teardown) "
-                          "as the test property test_cpu_s (in --junitxml; benchmarks/test_time.py reads it)")
+                     help="record each test's CPU seconds (this process + the children it waited for, setup to teardown), "
+                          "its xdist worker and its end time as test properties (in --junitxml; benchmarks/test_time.py reads them)")
 
 
 def _cpu() -> float:
@@ -91,7 +91,8 @@ def pytest_runtest_makereport(item, call):
     "With --cpu-times: the CPU seconds from the start of setup to the end of teardown, on the teardown report."
     outcome = yield
     if call.when == "teardown" and hasattr(item, "_cpu_t0"):
-        outcome.get_result().user_properties.append(("test_cpu_s", round(_cpu() - item._cpu_t0, 3)))
+        outcome.get_result().user_properties += [("test_cpu_s", round(_cpu() - item._cpu_t0, 3)),
+                                                 ("worker", WORKER or "main"), ("ended_at", round(time.time(), 2))]
 
 
 def pytest_terminal_summary(terminalreporter):
