@@ -1,5 +1,5 @@
 """The project's own consistency: notebooks exported and clean, README generated, README commands work."""
-import json, os, re, shutil, subprocess, sys
+import importlib.util, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -54,6 +54,17 @@ def test_ci_runs_the_readme_test_command():
     assert "test-command" in ci
     cmd = _readme_block("test-command")
     assert "pytest" in cmd and "torch==" in cmd
+    # its pytest options come from plugins the command installs: -n/--dist from pytest-xdist, in the dev extra
+    import tomllib
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    opts = cmd.split("python -m pytest", 1)[1].split()
+    if {"-n", "--dist", "--numprocesses"} & {o.split("=")[0] for o in opts}:
+        assert ".[dev" in cmd and any(re.match(r"pytest-xdist\b", d) for d in dev), (cmd, dev)
+    # benchmarks/test_time.py times the fast half with exactly these options
+    spec = importlib.util.spec_from_file_location("bench_test_time", ROOT / "benchmarks" / "test_time.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.readme_pytest_args() == opts
 
 
 def test_notebooks_run():
