@@ -63,7 +63,8 @@ def run_lock(run_tmp):
 @pytest.fixture(autouse=True)
 def _worker_threads():
     "Under xdist, every test starts with the worker's thread count (a test that trains with num_threads=2 leaves 2 behind)."
-    if WORKER and "torch" in sys.modules: sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    if WORKER and "torch" in sys.modules and os.environ["OMP_NUM_THREADS"].isdigit():
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def pytest_sessionfinish(session):
