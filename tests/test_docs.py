@@ -141,14 +141,20 @@ def test_quarto_pages_get_the_widget_javascript_from_the_site(tmp_path):
 
 # ---------------------------------------------------------------- the real site (slow)
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(run_tmp, run_lock):
+    "The site, built once per test run: under pytest-xdist the first worker that needs it builds it, another one reuses it."
     if not MKDOCS: pytest.skip('the offline docs renderer is not installed: pip install -e ".[docs]"')
-    out = tmp_path_factory.mktemp("docs") / "site"
-    r = docs("--out", out, "--renderer", "mkdocs", "--json", timeout=1800, RLKD_SMALL="1")
-    if not out.exists(): pytest.fail(f"the docs command built no site (exit {r.returncode}):\n{r.out[-3000:]}")
-    try: summary = json.loads(r.stdout.strip().splitlines()[-1])
+    out, built = run_tmp / "docs" / "site", run_tmp / "docs" / "build.json"
+    with run_lock("docs-site"):
+        if not built.exists():
+            out.parent.mkdir(exist_ok=True)
+            r = docs("--out", out, "--renderer", "mkdocs", "--json", timeout=1800, RLKD_SMALL="1")
+            built.write_text(json.dumps({"rc": r.returncode, "out": r.out, "stdout": r.stdout}))
+    r = json.loads(built.read_text())
+    if not out.exists(): pytest.fail(f"the docs command built no site (exit {r['rc']}):\n{r['out'][-3000:]}")
+    try: summary = json.loads(r["stdout"].strip().splitlines()[-1])
     except (ValueError, IndexError): summary = {}
-    return {"out": out, "rc": r.returncode, "log": r.out, "summary": summary}
+    return {"out": out, "rc": r["rc"], "log": r["out"], "summary": summary}
 
 
 def _config():

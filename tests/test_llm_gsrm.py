@@ -1,7 +1,6 @@
 """rlkd_nb.llm_gsrm beyond its notebook: a real (tiny) model end to end, the cache across instances, malformed and failing backends,
 QLoRA, an HTTP annotator, GSM8K data, and the command line."""
-import json, shutil, subprocess, sys, threading, time
-from pathlib import Path
+import json, threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -311,14 +310,14 @@ def test_cli_gsrm_eval_and_errors(shared_data, capsys):
     assert rc == 2 and err.startswith("rlkd gsrm-eval:") and len(err.strip().splitlines()) == 1
 
 
-def test_cli_gsrm_eval_on_reference_decompositions(shared_data):
-    "`rlkd gsrm-eval --references --traces` on the 14 R1 references, in a subprocess, with the structure reward reported."
+def test_cli_gsrm_eval_on_reference_decompositions(shared_data, capfd):
+    "`rlkd gsrm-eval --references --traces` on the 14 R1 references, with the structure reward reported; stdout is the JSON alone."
+    from rlkd_nb.cli import main
     r1 = shared_data / "r1_traces"
-    rlkd = shutil.which("rlkd") or str(Path(sys.executable).parent / "rlkd")
-    p = subprocess.run([rlkd, "gsrm-eval", "--references", str(r1 / "dev_reference.jsonl"), "--traces", str(r1 / "dev.jsonl")],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr
-    h = json.loads(p.stdout)["heuristic"]
+    rc = main(["gsrm-eval", "--references", str(r1 / "dev_reference.jsonl"), "--traces", str(r1 / "dev.jsonl")])
+    out, err = capfd.readouterr()
+    assert rc == 0, err
+    h = json.loads(out)["heuristic"]
     assert h["n"] == 14 and h["final_answer"] == 1.0 and h["answer_recall"] > 0.6 and h["structure_reward"] > 0.011
 
 

@@ -126,14 +126,15 @@ def _cli(*args, env=None):
                           env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})})
 
 
-def _launch(tmp_path, preset, *train_args):
+def _launch(tmp_path, preset, *train_args, lock):
     "Print the launch command with `rlkd train --launch`, then run exactly that command."
     r = _cli("train", "--preset", preset, *train_args, "--launch", "--num-processes", "2")
     assert r.returncode == 0, r.stderr
     cmd = shlex.split(r.stdout.strip())
     assert cmd[cmd.index("train") + 1:] == ["--preset", preset, *train_args]            # exactly what was asked for
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    with lock("accelerate-port-29500"):     # accelerate's default main_process_port: one launch at a time per test run
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
 
 
 def _preset_args(preset, tmp_path):
@@ -146,11 +147,11 @@ def _preset_args(preset, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["tiny", "nano"])
-def test_two_process_grpo_run_writes_once_and_resumes(tmp_path, preset):
+def test_two_process_grpo_run_writes_once_and_resumes(tmp_path, preset, run_lock):
     out = tmp_path / "run"
     extra, per_rank = _preset_args(preset, tmp_path)
     args = ["--max-steps", "2", "--output", str(out), "--set", "save_steps=1", "--set", "log_completions=true", *extra]
-    r = _launch(tmp_path, preset, *args)
+    r = _launch(tmp_path, preset, *args, lock=run_lock)
     assert r.returncode == 0, r.stderr[-3000:]
     assert [l for l in r.stdout.splitlines() if l.strip() == str(out)] == [str(out)]   # one process reports
     rows = [m for m in read_metrics(out) if "loss" in m]
@@ -165,7 +166,7 @@ def test_two_process_grpo_run_writes_once_and_resumes(tmp_path, preset):
     assert json.loads((out / "rlkd_config.json").read_text())["max_steps"] == 2
     assert not [p for p in out.rglob("*.tmp")]
 
-    r = _launch(tmp_path, preset, "--max-steps", "3", "--output", str(out), "--resume", "--allow-changes", *extra)
+    r = _launch(tmp_path, preset, "--max-steps", "3", "--output", str(out), "--resume", "--allow-changes", *extra, lock=run_lock)
     assert r.returncode == 0, r.stderr[-3000:]
     assert global_step(out) == 3
     assert [m["step"] for m in read_metrics(out) if "loss" in m] == [1, 2, 3]

@@ -7,10 +7,12 @@ import pytest
 from rlkd_nb import nano as N
 
 
+# threads=None: the warm starts keep the test process's torch threads (one per pytest-xdist worker, see conftest.py)
+# instead of build_student's default of two.
 @pytest.fixture(scope="module")
-def student(tmp_path_factory):
-    "A nano student warm-started for 3 steps only: every code path, none of the waiting."
-    return N.build_student(seed=0, steps=3, dest=tmp_path_factory.mktemp("nano") / "student")
+def student(run_tmp):
+    "A nano student warm-started for 3 steps only: every code path, none of the waiting (built once per test run)."
+    return N.build_student(seed=0, steps=3, dest=run_tmp / "nano-student-3steps", threads=None)
 
 
 def test_every_plan_trace_is_classified_as_its_plan():
@@ -50,8 +52,8 @@ def test_tokenizer_round_trips_everything_the_generator_writes():
 def test_seeded_student_build_is_reproducible(tmp_path, student):
     import torch
     from safetensors.torch import load_file
-    same = N.build_student(seed=0, steps=3, dest=tmp_path / "again")
-    other = N.build_student(seed=1, steps=3, dest=tmp_path / "other")
+    same = N.build_student(seed=0, steps=3, dest=tmp_path / "again", threads=None)
+    other = N.build_student(seed=1, steps=3, dest=tmp_path / "other", threads=None)
     w0, w1, w2 = (load_file(str(d / "model.safetensors")) for d in (student, same, other))
     assert w0.keys() == w1.keys()
     assert all(torch.equal(w0[k], w1[k]) for k in w0)

@@ -1,5 +1,5 @@
 """The project's own consistency: notebooks exported and clean, README generated, README commands work."""
-import json, os, re, shutil, subprocess, sys
+import importlib.util, json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -30,14 +30,17 @@ def test_library_matches_notebooks(tmp_path):
 
 
 def test_notebooks_are_clean(tmp_path):
-    "nbdev-clean changes nothing: no outputs' execution counts or stray metadata are committed."
+    "nbdev-clean changes nothing: no outputs' execution counts or stray metadata are committed (one run over copies)."
     nbs = sorted((ROOT / "nbs").glob("*.ipynb")) + sorted((ROOT / "tutorials").glob("*.ipynb"))
     assert nbs
-    for nb in nbs:
-        cp = tmp_path / nb.name
+    copies = {nb: tmp_path / nb.parent.name / nb.name for nb in nbs}
+    for nb, cp in copies.items():
+        cp.parent.mkdir(exist_ok=True)
         shutil.copy(nb, cp)
-        subprocess.run([str(BIN / "nbdev-clean"), "--fname", str(cp)], cwd=ROOT, check=True, capture_output=True)
-        assert json.loads(cp.read_text()) == json.loads(nb.read_text()), f"{nb.name} is not nbdev-clean"
+    r = subprocess.run([str(BIN / "nbdev-clean"), "--fname", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and "Failed to clean" not in r.stderr, r.stderr[-2000:]
+    dirty = [f"{nb.parent.name}/{nb.name}" for nb, cp in copies.items() if json.loads(cp.read_text()) != json.loads(nb.read_text())]
+    assert not dirty, f"not nbdev-clean: {dirty}"
 
 
 def test_readme_is_generated_from_index():
@@ -51,6 +54,17 @@ def test_ci_runs_the_readme_test_command():
     assert "test-command" in ci
     cmd = _readme_block("test-command")
     assert "pytest" in cmd and "torch==" in cmd
+    # its pytest options come from plugins the command installs: -n/--dist from pytest-xdist, in the dev extra
+    import tomllib
+    dev = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    opts = cmd.split("python -m pytest", 1)[1].split()
+    if {"-n", "--dist", "--numprocesses"} & {o.split("=")[0] for o in opts}:
+        assert ".[dev" in cmd and any(re.match(r"pytest-xdist\b", d) for d in dev), (cmd, dev)
+    # benchmarks/test_time.py times the fast half with exactly these options
+    spec = importlib.util.spec_from_file_location("bench_test_time", ROOT / "benchmarks" / "test_time.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.readme_pytest_args() == opts
 
 
 def test_notebooks_run():
@@ -69,7 +83,9 @@ def test_readme_first_command_in_fresh_venv(tmp_path):
     env["PATH"] = f"{venv / 'bin'}:{env['PATH']}"
     env["VIRTUAL_ENV"] = str(venv)
     work = tmp_path / "clone"
-    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", "artifacts", "*.egg-info", "__pycache__", ".git", "outputs", "rlkd_demo", "runs"))
+    # not what other tests write meanwhile (pytest -n 2): hypothesis's example database, screenshots, run folders
+    shutil.copytree(ROOT, work, ignore=shutil.ignore_patterns(".venv", "artifacts", "*.egg-info", "__pycache__", ".git", "outputs", "rlkd_demo",
+                                                              "runs", ".hypothesis", ".pytest_cache"))
     r = subprocess.run(["bash", "-c", f"set -eo pipefail; {cmd}"], cwd=work, env=env, capture_output=True, text=True, timeout=3000)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "torch" in subprocess.run([str(venv / "bin" / "pip"), "list"], capture_output=True, text=True).stdout
