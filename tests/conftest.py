@@ -1,4 +1,4 @@
-import contextlib, fcntl, os, shutil, sys, tempfile, time
+import atexit, contextlib, fcntl, os, shutil, sys, tempfile, time
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,9 @@ if WORKER:
     WORKER_TMP.mkdir(parents=True, exist_ok=True)
     os.environ["TMPDIR"] = str(WORKER_TMP)
     tempfile.tempdir = None      # gettempdir() reads TMPDIR again
+    # removed when the worker exits: registered first, so it runs after the exit handlers of what the tests import
+    # (torch's inductor writes its cache folder there on the way out)
+    atexit.register(shutil.rmtree, WORKER_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -65,10 +68,6 @@ def _worker_threads():
     "Under xdist, every test starts with the worker's thread count (a test that trains with num_threads=2 leaves 2 behind)."
     if WORKER and "torch" in sys.modules and os.environ["OMP_NUM_THREADS"].isdigit():
         sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
-
-
-def pytest_sessionfinish(session):
-    if WORKER: shutil.rmtree(WORKER_TMP, ignore_errors=True)
 
 
 def pytest_addoption(parser):
