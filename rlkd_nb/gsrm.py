@@ -78,8 +78,12 @@ def _lower(s: str) -> str:
     return l if len(l) == len(s) else s.translate(_ASCII_LOWER)
 
 _TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;! ]")
-_TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥"}
-_TEX_SYM_RE = re.compile(r"\\(?:cdot|times|ldots|cdots|dots|approx|le|ge)(?![a-z])")
+_TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥", "\\div": "÷"}
+_TEX_SYM_RE = re.compile(r"\\(?:cdot|times|ldots|cdots|dots|approx|le|ge|div)(?![a-z])")
+_TEX_FN_RE = re.compile(r"\\(ln|log|sin|cos|tan|exp|sqrt|binom|pi)(?![a-zA-Z])")   # '\\ln(2)' -> 'ln(2)'
+_TEX_GROUP_RE = re.compile(r"(?<=[\^_])\{(-?[\w.]{1,8})\}")
+_TEX_ARGS_RE = re.compile(r"\\(sqrt|binom)\{([^{}]{1,20})\}(?:\{([^{}]{1,20})\})?")   # '\\binom{4028}{2014}' -> 'binom(4028, 2014)'
+def _tex_args(m) -> str: return f"{m.group(1)}({m.group(2)}" + (f", {m.group(3)})" if m.group(3) else ")")
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
 _PLAIN_ARG_RE = re.compile(r"[\w.!^]+")     # a fraction's part that needs no parentheses
 
@@ -88,7 +92,8 @@ def _detex(s: str) -> str:
     if "\\" not in s and "$" not in s: return s
     if "frac{" in s: s = _FRAC_RE.sub(lambda m: "/".join(x if _PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
     s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
-    return _WS_RE.sub(" ", _TEX_RE.sub("", s)).strip()
+    if "{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), _TEX_ARGS_RE.sub(_tex_args, s))      # '1.005^{12}' -> '1.005^12'
+    return _WS_RE.sub(" ", _TEX_RE.sub("", _TEX_FN_RE.sub(lambda m: m.group(1), s))).strip()
 
 # %% ../nbs/04_gsrm.ipynb #1fbaeb1c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
@@ -835,6 +840,38 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
     if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     return out
 
+# %% ../nbs/04_gsrm.ipynb #c7a1e0b3
+_CHAIN_SPLIT_RE = re.compile(r"=|≈|\\approx")
+_DISPLAY_OPEN_RE = re.compile(r"^\s*(?:\\\[|\\\(|\$\$?)\s*")
+
+def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
+    "The question of a value `text[p:]` that ends an equation chain on its line, what it asks for, and whether that is named in words: 'Total 4's = 48 + 50 + 89 = 187' -> "
+    "('What is total 4's, 48 + 50 + 89?', \"total 4's\", True); a chain alone on its line ('\\[ (10 - 1)! = 9! = 362880') takes its label from the "
+    "sentence before it ('So, the total number of arrangements is:')."
+    if p < 0: return None
+    a = max(0, p - 240)
+    ls = text.rfind("\n", a, p)
+    head = text[ls + 1 if ls >= 0 else a:p]
+    if "=" not in head and "≈" not in head and "\\approx" not in head: return None
+    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(_DISPLAY_OPEN_RE.sub("", _LEAD_WORDS_RE.sub("", head.lstrip(" -*•"))))][:-1]
+    if not parts: return None
+    words = len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
+    label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not _OP_SIGN_RE.search(parts[0])) else None
+    expr = next((x for x in parts if x != label and _DIGIT_RE.search(x) and (_OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60), None)
+    if label and not (_NP_OK_RE.match(label) or len(label.split()) <= 4) or label and len(label) > 60: label = None
+    if not label and ls > 0 and (not parts[0] or _DIGIT_RE.search(parts[0])):   # a display: the sentence before it names what it computes
+        seg = text[max(0, ls - 300):ls].rstrip()      # the last line with text within 300 characters
+        prev = seg[seg.rfind("\n") + 1:].strip()
+        if prev.endswith(":"):
+            k = max(prev.rfind(". ", 0, len(prev) - 1), prev.rfind("? ", 0, len(prev) - 1))
+            np = _LEAD_WORDS_RE.sub("", _NP_END_RE.sub("", prev[k + 1:].strip().rstrip(":"))).strip()
+            if 3 <= len(np) <= 100 and _NP_OK_RE.match(np) and not _NP_BAD_RE.search(np): label = np
+    if label: label = _low1(label)
+    if label and expr: return f"What is {label}, {expr}?", label, True
+    if label: return f"What is {label}?", label, True
+    if expr and len(expr) >= 2: return f"What is {expr}?", expr, False
+    return None
+
 # %% ../nbs/04_gsrm.ipynb #128da65d
 def _replace_value(s: str, v: str, by: str) -> str:
     "`s` with each `v` that is not part of a longer word or number ('.', '_', or a quote after it) replaced by `by`; no regex compiled per value."
@@ -849,8 +886,8 @@ def _replace_value(s: str, v: str, by: str) -> str:
 # %% ../nbs/04_gsrm.ipynb #6e149b58
 _WORK_ORDER, _CHECK_ORDER = ("np", "asked", "section", "unit", "goal", "calc", "plan"), ("check", "np", "calc")   # the questions a step uses, best first
 
-def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str]:
-    "(meta, sub-problem, answer) of one step of a long trace."
+def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str, str | None]:
+    "(meta, sub-problem, answer, what the sub-problem asks for) of one step of a long trace; a check that names nothing asks for None."
     res = [r for ln in g.lines for r in ln.res]
     new = set(g.new)
     main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
@@ -867,17 +904,22 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         elif calc: q, desc = f"Is {calc} right?", calc
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
-        ans = res[-1][2] if res else _detex(_last_claim(text, g.s, g.e))   # the value it ends on (maybe one an earlier step reached too)
-        q, desc = next((qs[k] for k in _WORK_ORDER if k in qs), ("What does this step establish?", "the next result"))
+        ans = main[2] if main else _detex(_last_claim(text, g.s, g.e))   # the new value its question asks for (the last value stated when none is new)
+        k = next((k for k in _WORK_ORDER if k in qs), None)
+        ch = main and k in (None, "calc", "plan") and (_chain_question(text, main[0]) or _chain_question(text, text.find(main[2], g.s, main[0])))
+        if ch and (k is None or ch[2]): q, desc = ch[:2]     # a named quantity ('the total number of arrangements, (10 - 1)!') beats a bare calculation
+        else: q, desc = qs[k] if k else ("What does this step establish?", "the next result")
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
     if plan and (m := _vague_end(plan)): plan = plan[:m.start()].strip() + f" {desc}"      # as `_VAGUE_END_RE.sub("", plan)`: the match runs to the end
     op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
-    meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}."
+    meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}"
+    if plan and kind != "check" and desc != "the next result" and desc.lower() not in plan.lower(): meta += f", to find {desc}"
+    meta += "."
     if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")
-    return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120)
+    return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120), None if desc == "the earlier result" else desc
 
 _CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")
 
@@ -929,15 +971,21 @@ def extract_trace(reasoning: str,  # a long reasoning trace
     lines = _lines(reasoning, low, {_norm_value(x) for x in _NUM_RE.findall((problem or "")[:5000])})
     if not lines: return Structure(warnings=["empty reasoning"])
     groups = _merge(_group(lines), max(MIN_CAP, min(max_steps, 6 + len(reasoning) // 1000)))
-    steps = []
-    for i, g in enumerate(groups):
-        meta, q, a = _trace_step(reasoning, low, g, i, i == len(groups) - 1)
-        steps.append(Step(meta, q, a, span=(offset + g.s, offset + g.e)))
+    steps = [_trace_step(reasoning, low, g, i, i == len(groups) - 1) for i, g in enumerate(groups)]
     fin, warnings = final_result(reasoning), []
     if not fin:
         tail = _results(low, max(0, len(low) - 800))
-        fin = tail[-1][2] if tail else clean_answer(steps[-1].answer)
+        fin = tail[-1][2] if tail else clean_answer(steps[-1][2])
         warnings.append("no boxed or stated final answer; used the last result stated")
+    named = {}        # value -> the quantity an earlier step reached it as: a check that names nothing re-checks that quantity
+    for i, (meta, q, a, desc) in enumerate(steps):
+        if desc is None and q.startswith("Does re-checking confirm "):
+            v = _norm_value(clean_answer(q[25:-1]))
+            if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {q[25:-1]}?"), a, desc)
+        elif desc and desc != "the next result" and a not in ("yes", "no") and len(desc) <= 80:
+            v = _norm_value(clean_answer(a))
+            if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
+    steps = [Step(*t[:3], span=(offset + g.s, offset + g.e)) for t, g in zip(steps, groups)]
     return Structure(steps, _squash(fin, 120), warnings)
 
 # %% ../nbs/04_gsrm.ipynb #206a29c7
