@@ -569,7 +569,7 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
 
 # %% ../nbs/04_gsrm.ipynb #c38463d4
 _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now|okay|ok|alright|wait|yes|hmm+|well|also|that means|this means|"
-                            r"which means|in total|altogether|overall|finally|first|next)\b[,:]?\s*)+", re.I)
+                            r"which means|in total|altogether|overall|finally|first|next|perhaps|maybe|alternatively|actually)\b[,:]?\s*)+", re.I)
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
                         r"then|now|still|simply)?\s*:?\s*$", re.I)
 _NP_OK_RE = re.compile(r"^(?:the|a|an|this|his|her|its|our|their|my|each|every|total|number|all)\s+\S", re.I)
@@ -602,6 +602,8 @@ def _np_end(head: str):
     w = head.rsplit(None, 4)            # the pattern opens with whitespace, so its own search tries every character of the sentence
     return _NP_END_RE.search(head, len(w[0]) if len(w) == 5 else 0)
 
+_VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
+
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     st, en = _sentence_at(text, p, s, e)
@@ -625,6 +627,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
         if not m: return None
         np = head[:m.start()].strip(" ,")
     np = _detex(np)
+    if _VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np      # a variable or function value: 'So, r is about 6.17%', 'p(5) = 24/5'
     if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(np) or _NP_VAGUE_RE.match(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
@@ -980,12 +983,15 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         tail = _results(low, max(0, len(low) - 800))
         fin = tail[-1][2] if tail else clean_answer(steps[-1][2])
         warnings.append("no boxed or stated final answer; used the last result stated")
+    pq, fa = problem_question(problem), _norm_value(clean_answer(fin))
     named = {}        # value -> the quantity an earlier step reached it as: a check that names nothing re-checks that quantity
     for i, (meta, q, a, desc) in enumerate(steps):
-        if desc is None and q.startswith("Does re-checking confirm "):
+        if desc == "the next result" and pq and _norm_value(clean_answer(a)) == fa:      # it states the final answer: it answers the problem's question
+            steps[i] = (meta.replace("the next result", "the answer to the problem"), _q(pq), a, "the answer to the problem")
+        elif desc is None and q.startswith("Does re-checking confirm "):
             v = _norm_value(clean_answer(q[25:-1]))
             if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {q[25:-1]}?"), a, desc)
-        elif desc and desc != "the next result" and a not in ("yes", "no") and len(desc) <= 80:
+        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
             v = _norm_value(clean_answer(a))
             if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
     steps = [Step(*t[:3], span=(offset + g.s, offset + g.e)) for t, g in zip(steps, groups)]
