@@ -17,7 +17,7 @@ except ModuleNotFoundError: import tomli as tomllib   # Python 3.10
 from . import data
 from .core import write_atomic
 from .models import (load_model, as_lora_config, ModelNotAvailable, PACKAGED_NAMES, TINY_NAMES, byte_tokenizer,
-                            model_shape, estimate_memory, resolve_model)
+                            model_shape, estimate_memory, resolve_model, missing_model_dir)
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so `gsrm = "llm"` works in a config
 from .reward import METHOD_REWARDS, add_teacher_structures, get_reward_funcs
 from .logs import read_metrics
@@ -586,6 +586,10 @@ def _force_cpu() -> bool:
     import torch
     return not torch.cuda.is_available()
 
+def _check_student(config: TrainConfig):
+    "Refuse a student that can only be a local directory and is not one: a stat, before TRL is imported or a file written."
+    if why := missing_model_dir(config.student): raise FileNotFoundError(why)
+
 def _load_student(config: TrainConfig):
     if config.num_threads:
         import torch; torch.set_num_threads(config.num_threads)
@@ -616,6 +620,7 @@ def _start(config: TrainConfig, args) -> dict:
 def train_grpo(config: TrainConfig) -> Path:
     "Train with GRPO and the rewards of `config.method` (rlkd, rlkd-zero, grpo-outcome, grpo-steps); returns the output dir."
     if config.method == "sft": return train_sft(config)
+    _check_student(config)
     from trl import GRPOTrainer
     args = grpo_args(config)
     plan = _start(config, args)
@@ -631,6 +636,7 @@ def train_grpo(config: TrainConfig) -> Path:
 
 def train_sft(config: TrainConfig) -> Path:
     "SFT distillation on the teacher traces (loss on the completion only); returns the output dir."
+    _check_student(config)
     from trl import SFTTrainer
     config = config.replace(method="sft")
     args = sft_args(config)
@@ -794,6 +800,10 @@ _FLAGS = {"method": "method", "model": "model", "max_steps": "max_steps", "outpu
 
 def config_from_args(args) -> TrainConfig:
     "The `TrainConfig` described by `rlkd train` arguments: preset/config file (or, on --resume, the run's own settings), then --set and flags."
+    return _config_and_base(args)[0]
+
+def _config_and_base(args) -> tuple[TrainConfig, TrainConfig]:
+    "`config_from_args` and the config it starts from (the preset/config file, or the run's saved settings)."
     over = {}
     for kv in args.set or []:
         if "=" not in kv: raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
@@ -810,7 +820,14 @@ def config_from_args(args) -> TrainConfig:
     if saved is not None and not args.preset and not args.config:
         base = TrainConfig(**{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}})
     else: base = TrainConfig.load(args.preset or (None if args.config else "cpu-tiny"), args.config)
-    return base.replace(**over)
+    return base.replace(**over), base
+
+def _start_line(cfg: TrainConfig, base: TrainConfig) -> str:
+    "What `rlkd train` prints as it starts; the base's description and memory estimate only for the student they are about."
+    own = cfg.student == base.replace(method=cfg.method).student      # not when --model/--set changed the student
+    what, mem = [getattr(cfg, k) if own or getattr(cfg, k) != getattr(base, k) else "" for k in ("description", "expected_memory")]
+    return (f"rlkd train: {cfg.method}, preset {cfg.preset or '-'}: {what or f'student {cfg.student}'}; "
+            f"expected memory {mem or 'n/a'}; output {cfg.out}")
 
 def _train_args(args) -> list[str]:
     "The `rlkd train` arguments in `args`, minus --launch/--num-processes/--check/--print-config: what a launch must pass on."
@@ -824,16 +841,15 @@ def _train_args(args) -> list[str]:
 def _train_cmd(args) -> int:
     main_rank = os.environ.get("RANK", "0") == "0"
     try:
-        cfg = config_from_args(args)
+        cfg, base = _config_and_base(args)
         if args.launch:
             print(shlex.join(launch_command(cfg, args.num_processes, _train_args(args)))); return 0
         if args.print_config:
             print(json.dumps(cfg.to_dict(), indent=1)); return 0
         if args.check:
             pf = preflight(cfg); print(preflight_report(pf)); return 1 if pf["fits"] is False else 0
-        if main_rank:
-            print(f"rlkd train: {cfg.method}, preset {cfg.preset or '-'}: {cfg.description or cfg.model}; "
-                  f"expected memory {cfg.expected_memory or 'n/a'}; output {cfg.out}", file=sys.stderr, flush=True)
+        _check_student(cfg)
+        if main_rank: print(_start_line(cfg, base), file=sys.stderr, flush=True)
         out = train_method(cfg.method, cfg)
     except (ValueError, OSError, ModelNotAvailable, KeyError, ImportError) as e:   # user errors: one line, no traceback
         if main_rank: print(f"rlkd train: error: {e}", file=sys.stderr)
