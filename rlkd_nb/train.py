@@ -6,7 +6,7 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/train.html.md"""
 
 # %% ../nbs/09_train.ipynb #10ec6dcb
 from __future__ import annotations
-import csv, dataclasses, io, json, os, re, shlex, shutil, sys, time, types, typing, zipfile
+import contextlib, csv, dataclasses, io, json, os, re, shlex, shutil, sys, time, types, typing, zipfile
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 from fastcore.basics import patch
@@ -611,6 +611,19 @@ def _finish(trainer, config: TrainConfig) -> Path:
     return out
 
 # %% ../nbs/09_train.ipynb #069d2406
+@contextlib.contextmanager
+def _taken_back_on_error(config: TrainConfig, args):
+    "A run that found its output directory missing or empty and fails before writing more than rlkd_config.json leaves it as it was."
+    out = config.out
+    existed = out.is_dir()
+    fresh = not out.exists() or (existed and not any(out.iterdir()))
+    try: yield
+    except BaseException:
+        if fresh and args.process_index == 0 and out.is_dir() and [p.name for p in out.iterdir()] == ["rlkd_config.json"]:
+            (out / "rlkd_config.json").unlink()
+            if not existed: out.rmdir()
+        raise
+
 def _start(config: TrainConfig, args) -> dict:
     same_config_everywhere(config, args)
     plan = on_main(lambda: prepare_output(config, log=lambda m: print(m, file=sys.stderr)), args)
@@ -623,15 +636,16 @@ def train_grpo(config: TrainConfig) -> Path:
     _check_student(config)
     from trl import GRPOTrainer
     args = grpo_args(config)
-    plan = _start(config, args)
-    if plan["mode"] == "finished": return config.out
-    model, tok, peft = _load_student(config)
-    tip = config.think_in_prompt if config.think_in_prompt is not None else template_opens_think(tok)
-    if tip: _log("rlkd train: the chat template opens <think>: format and tag rewards get think_in_prompt=true", args)
-    funcs, args.reward_weights = reward_set(config, think_in_prompt=tip)
-    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=build_dataset(config, tokenizer=tok),
-                          processing_class=tok, peft_config=peft, callbacks=[_metrics_callback()(config)])
-    trainer.train(resume_from_checkpoint=plan["checkpoint"])
+    with _taken_back_on_error(config, args):
+        plan = _start(config, args)
+        if plan["mode"] == "finished": return config.out
+        model, tok, peft = _load_student(config)
+        tip = config.think_in_prompt if config.think_in_prompt is not None else template_opens_think(tok)
+        if tip: _log("rlkd train: the chat template opens <think>: format and tag rewards get think_in_prompt=true", args)
+        funcs, args.reward_weights = reward_set(config, think_in_prompt=tip)
+        trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=build_dataset(config, tokenizer=tok),
+                              processing_class=tok, peft_config=peft, callbacks=[_metrics_callback()(config)])
+        trainer.train(resume_from_checkpoint=plan["checkpoint"])
     return _finish(trainer, config)
 
 def train_sft(config: TrainConfig) -> Path:
@@ -640,12 +654,13 @@ def train_sft(config: TrainConfig) -> Path:
     from trl import SFTTrainer
     config = config.replace(method="sft")
     args = sft_args(config)
-    plan = _start(config, args)
-    if plan["mode"] == "finished": return config.out
-    model, tok, peft = _load_student(config)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=build_dataset(config, tokenizer=tok), processing_class=tok,
-                         peft_config=peft, callbacks=[_metrics_callback()(config)])
-    trainer.train(resume_from_checkpoint=plan["checkpoint"])
+    with _taken_back_on_error(config, args):
+        plan = _start(config, args)
+        if plan["mode"] == "finished": return config.out
+        model, tok, peft = _load_student(config)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=build_dataset(config, tokenizer=tok), processing_class=tok,
+                             peft_config=peft, callbacks=[_metrics_callback()(config)])
+        trainer.train(resume_from_checkpoint=plan["checkpoint"])
     return _finish(trainer, config)
 
 # %% ../nbs/09_train.ipynb #7032dbea

@@ -217,6 +217,31 @@ def test_start_line_names_the_student_given(tmp_path, capsys, monkeypatch):
     assert rc == 0 and "preset paper: student someone/base; expected memory n/a;" in err, err
 
 
+def _no_hub_model(*a, **kw): raise OSError("someone/no-such-model is not a local folder and is not a valid model on the hub")
+
+
+@pytest.mark.parametrize("method, made", [("rlkd", False), ("rlkd", True), ("sft", False)])
+def test_failed_student_load_takes_back_the_new_run(tmp_path, capsys, monkeypatch, method, made):
+    "A hub name that is not there fails only at the load, after rlkd_config.json was written: it is taken back."
+    monkeypatch.setattr(train, "load_model", _no_hub_model)
+    out = tmp_path / "run"
+    if made: out.mkdir()
+    rc, _, err = rlkd(capsys, "train", "--preset", "tiny", "--method", method, "--model", "someone/no-such-model",
+                      "--output", str(out))
+    one_line_error(rc, err, "not a valid model on the hub")
+    assert (list(out.iterdir()) == []) if made else not out.exists()
+
+
+def test_failed_student_load_leaves_an_existing_run_alone(tmp_path, capsys, monkeypatch):
+    "A guard for the test above (it passed before too): only a run that found its directory missing or empty is taken back."
+    out = tmp_path / "run"
+    fake_run(out, 10, max_steps=10)
+    monkeypatch.setattr(train, "load_model", _no_hub_model)
+    rc, _, err = rlkd(capsys, "train", "--output", str(out), "--resume", "--max-steps", "12", "--allow-changes")
+    one_line_error(rc, err, "not a valid model on the hub")
+    assert {"rlkd_config.json", "checkpoint-10", "metrics.jsonl", "trainer_state.json"} <= {p.name for p in out.iterdir()}
+
+
 # ---- resume from the newest intact checkpoint -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
