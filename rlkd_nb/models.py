@@ -13,8 +13,8 @@ from pathlib import Path
 __all__ = ['PACKAGED_NAMES', 'TINY_NAMES', 'SMOLLM2_GGUF', 'SMOLLM2_DIRNAME', 'CHATML_TEMPLATE', 'MODEL_BUILDERS', 'MODEL_SHAPES',
            'SHAPE_KEYS', 'GiB', 'ModelNotAvailable', 'cache_dir', 'packaged_gguf', 'build_model_dir', 'convert_gguf',
            'packaged_model_dir', 'byte_tokenizer', 'tiny_model', 'tiny_model_dir', 'bnb_config', 'lora_config',
-           'as_lora_config', 'default_device', 'register_model', 'resolve_model', 'load_model', 'model_shape',
-           'param_counts', 'weight_bytes', 'kv_cache_bytes', 'estimate_memory']
+           'as_lora_config', 'default_device', 'register_model', 'missing_model_dir', 'resolve_model', 'load_model',
+           'model_shape', 'param_counts', 'weight_bytes', 'kv_cache_bytes', 'estimate_memory']
 
 # %% ../nbs/02_models.ipynb #94eb8b19
 PACKAGED_NAMES = (None, "smollm2", "packaged")  # names that mean the packaged SmolLM2-135M-Instruct
@@ -184,14 +184,20 @@ def register_model(name: str, build):  # `build()` returns the path of a model d
     "Make `name` a student name that `load_model` resolves by calling `build()` (e.g. the nano world's student)."
     MODEL_BUILDERS[name] = build
 
+def missing_model_dir(name_or_path: str | None) -> str | None:
+    "The error `resolve_model` raises for a name that can only be a local directory and is not one, else None; builds, loads and imports nothing."
+    if name_or_path in PACKAGED_NAMES or name_or_path in TINY_NAMES or name_or_path in MODEL_BUILDERS: return None
+    name = str(name_or_path)
+    local = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1     # a hub id has at most one '/'
+    return f"no such model directory: {name}" if local and not Path(name).expanduser().is_dir() else None
+
 def resolve_model(name_or_path: str | None = None) -> str:
     "Turn a model name into something `from_pretrained` can load: the packaged/tiny/registered cache dir, or the name itself."
     if name_or_path in PACKAGED_NAMES: return str(packaged_model_dir())
     if name_or_path in TINY_NAMES: return str(tiny_model_dir())
     if name_or_path in MODEL_BUILDERS: return str(MODEL_BUILDERS[name_or_path]())
+    if why := missing_model_dir(name_or_path): raise FileNotFoundError(why)
     name = str(name_or_path)
-    if name.startswith(("/", "./", "../", "~")) and not Path(name).expanduser().is_dir():
-        raise FileNotFoundError(f"no such model directory: {name}")
     return str(Path(name).expanduser()) if name.startswith("~") else name
 
 # %% ../nbs/02_models.ipynb #6fe4b266

@@ -6,7 +6,7 @@ Docs: https://rlkd-nb.github.io/rlkd_nb/train.html.md"""
 
 # %% ../nbs/09_train.ipynb #10ec6dcb
 from __future__ import annotations
-import csv, dataclasses, io, json, os, re, shlex, shutil, sys, time, types, typing, zipfile
+import contextlib, csv, dataclasses, io, json, os, re, shlex, shutil, sys, time, types, typing, zipfile
 from dataclasses import dataclass, fields, asdict
 from pathlib import Path
 from fastcore.basics import patch
@@ -17,7 +17,7 @@ except ModuleNotFoundError: import tomli as tomllib   # Python 3.10
 from . import data
 from .core import write_atomic
 from .models import (load_model, as_lora_config, ModelNotAvailable, PACKAGED_NAMES, TINY_NAMES, byte_tokenizer,
-                            model_shape, estimate_memory, resolve_model)
+                            model_shape, estimate_memory, resolve_model, missing_model_dir)
 from . import llm_gsrm as _llm_gsrm   # registers the "llm" GSRM, so `gsrm = "llm"` works in a config
 from .reward import METHOD_REWARDS, add_teacher_structures, get_reward_funcs
 from .logs import read_metrics
@@ -586,6 +586,10 @@ def _force_cpu() -> bool:
     import torch
     return not torch.cuda.is_available()
 
+def _check_student(config: TrainConfig):
+    "Refuse a student that can only be a local directory and is not one: a stat, before TRL is imported or a file written."
+    if why := missing_model_dir(config.student): raise FileNotFoundError(why)
+
 def _load_student(config: TrainConfig):
     if config.num_threads:
         import torch; torch.set_num_threads(config.num_threads)
@@ -607,6 +611,19 @@ def _finish(trainer, config: TrainConfig) -> Path:
     return out
 
 # %% ../nbs/09_train.ipynb #069d2406
+@contextlib.contextmanager
+def _taken_back_on_error(config: TrainConfig, args):
+    "A run that found its output directory missing or empty and fails before writing more than rlkd_config.json leaves it as it was."
+    out = config.out
+    existed = out.is_dir()
+    fresh = not out.exists() or (existed and not any(out.iterdir()))
+    try: yield
+    except BaseException:
+        if fresh and args.process_index == 0 and out.is_dir() and [p.name for p in out.iterdir()] == ["rlkd_config.json"]:
+            (out / "rlkd_config.json").unlink()
+            if not existed: out.rmdir()
+        raise
+
 def _start(config: TrainConfig, args) -> dict:
     same_config_everywhere(config, args)
     plan = on_main(lambda: prepare_output(config, log=lambda m: print(m, file=sys.stderr)), args)
@@ -616,30 +633,34 @@ def _start(config: TrainConfig, args) -> dict:
 def train_grpo(config: TrainConfig) -> Path:
     "Train with GRPO and the rewards of `config.method` (rlkd, rlkd-zero, grpo-outcome, grpo-steps); returns the output dir."
     if config.method == "sft": return train_sft(config)
+    _check_student(config)
     from trl import GRPOTrainer
     args = grpo_args(config)
-    plan = _start(config, args)
-    if plan["mode"] == "finished": return config.out
-    model, tok, peft = _load_student(config)
-    tip = config.think_in_prompt if config.think_in_prompt is not None else template_opens_think(tok)
-    if tip: _log("rlkd train: the chat template opens <think>: format and tag rewards get think_in_prompt=true", args)
-    funcs, args.reward_weights = reward_set(config, think_in_prompt=tip)
-    trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=build_dataset(config, tokenizer=tok),
-                          processing_class=tok, peft_config=peft, callbacks=[_metrics_callback()(config)])
-    trainer.train(resume_from_checkpoint=plan["checkpoint"])
+    with _taken_back_on_error(config, args):
+        plan = _start(config, args)
+        if plan["mode"] == "finished": return config.out
+        model, tok, peft = _load_student(config)
+        tip = config.think_in_prompt if config.think_in_prompt is not None else template_opens_think(tok)
+        if tip: _log("rlkd train: the chat template opens <think>: format and tag rewards get think_in_prompt=true", args)
+        funcs, args.reward_weights = reward_set(config, think_in_prompt=tip)
+        trainer = GRPOTrainer(model=model, reward_funcs=funcs, args=args, train_dataset=build_dataset(config, tokenizer=tok),
+                              processing_class=tok, peft_config=peft, callbacks=[_metrics_callback()(config)])
+        trainer.train(resume_from_checkpoint=plan["checkpoint"])
     return _finish(trainer, config)
 
 def train_sft(config: TrainConfig) -> Path:
     "SFT distillation on the teacher traces (loss on the completion only); returns the output dir."
+    _check_student(config)
     from trl import SFTTrainer
     config = config.replace(method="sft")
     args = sft_args(config)
-    plan = _start(config, args)
-    if plan["mode"] == "finished": return config.out
-    model, tok, peft = _load_student(config)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=build_dataset(config, tokenizer=tok), processing_class=tok,
-                         peft_config=peft, callbacks=[_metrics_callback()(config)])
-    trainer.train(resume_from_checkpoint=plan["checkpoint"])
+    with _taken_back_on_error(config, args):
+        plan = _start(config, args)
+        if plan["mode"] == "finished": return config.out
+        model, tok, peft = _load_student(config)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=build_dataset(config, tokenizer=tok), processing_class=tok,
+                             peft_config=peft, callbacks=[_metrics_callback()(config)])
+        trainer.train(resume_from_checkpoint=plan["checkpoint"])
     return _finish(trainer, config)
 
 # %% ../nbs/09_train.ipynb #7032dbea
@@ -794,6 +815,10 @@ _FLAGS = {"method": "method", "model": "model", "max_steps": "max_steps", "outpu
 
 def config_from_args(args) -> TrainConfig:
     "The `TrainConfig` described by `rlkd train` arguments: preset/config file (or, on --resume, the run's own settings), then --set and flags."
+    return _config_and_base(args)[0]
+
+def _config_and_base(args) -> tuple[TrainConfig, TrainConfig]:
+    "`config_from_args` and the config it starts from (the preset/config file, or the run's saved settings)."
     over = {}
     for kv in args.set or []:
         if "=" not in kv: raise ValueError(f"--set expects KEY=VALUE, got {kv!r}")
@@ -810,7 +835,14 @@ def config_from_args(args) -> TrainConfig:
     if saved is not None and not args.preset and not args.config:
         base = TrainConfig(**{k: v for k, v in saved.items() if k in {f.name for f in fields(TrainConfig)}})
     else: base = TrainConfig.load(args.preset or (None if args.config else "cpu-tiny"), args.config)
-    return base.replace(**over)
+    return base.replace(**over), base
+
+def _start_line(cfg: TrainConfig, base: TrainConfig) -> str:
+    "What `rlkd train` prints as it starts; the base's description and memory estimate only for the student they are about."
+    own = cfg.student == base.replace(method=cfg.method).student      # not when --model/--set changed the student
+    what, mem = [getattr(cfg, k) if own or getattr(cfg, k) != getattr(base, k) else "" for k in ("description", "expected_memory")]
+    return (f"rlkd train: {cfg.method}, preset {cfg.preset or '-'}: {what or f'student {cfg.student}'}; "
+            f"expected memory {mem or 'n/a'}; output {cfg.out}")
 
 def _train_args(args) -> list[str]:
     "The `rlkd train` arguments in `args`, minus --launch/--num-processes/--check/--print-config: what a launch must pass on."
@@ -824,16 +856,15 @@ def _train_args(args) -> list[str]:
 def _train_cmd(args) -> int:
     main_rank = os.environ.get("RANK", "0") == "0"
     try:
-        cfg = config_from_args(args)
+        cfg, base = _config_and_base(args)
         if args.launch:
             print(shlex.join(launch_command(cfg, args.num_processes, _train_args(args)))); return 0
         if args.print_config:
             print(json.dumps(cfg.to_dict(), indent=1)); return 0
         if args.check:
             pf = preflight(cfg); print(preflight_report(pf)); return 1 if pf["fits"] is False else 0
-        if main_rank:
-            print(f"rlkd train: {cfg.method}, preset {cfg.preset or '-'}: {cfg.description or cfg.model}; "
-                  f"expected memory {cfg.expected_memory or 'n/a'}; output {cfg.out}", file=sys.stderr, flush=True)
+        _check_student(cfg)
+        if main_rank: print(_start_line(cfg, base), file=sys.stderr, flush=True)
         out = train_method(cfg.method, cfg)
     except (ValueError, OSError, ModelNotAvailable, KeyError, ImportError) as e:   # user errors: one line, no traceback
         if main_rank: print(f"rlkd train: error: {e}", file=sys.stderr)

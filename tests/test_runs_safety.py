@@ -3,6 +3,8 @@ resumes only what it was asked to resume (from the newest intact checkpoint), an
 evaluation. Each test failed on the tree before this change."""
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,89 @@ def test_bad_settings_fail_before_loading_and_write_nothing(tmp_path, capsys, no
 def test_set_never_drops_a_key(capsys, key, value, shown):
     rc, stdout, _ = rlkd(capsys, "train", "--preset", "tiny", "--set", f"{key}={value}", "--print-config")
     assert rc == 0 and json.loads(stdout)[key] == shown
+
+
+# ---- a student directory that is not there ----------------------------------------------------------------------
+
+MISSING = "/no/such/rlkd-model"
+
+@pytest.mark.parametrize("argv", [
+    ["--model", MISSING],
+    ["--model", "./no/such/rlkd-model", "--method", "sft"],
+    ["--method", "rlkd-zero", "--set", f'zero_model="{MISSING}"'],
+    ["--model", "runs/no-such-run/checkpoint-3"],                 # more than one '/': not a hub id
+])
+def test_missing_student_dir_is_refused_before_anything_is_written(tmp_path, capsys, no_model, argv):
+    out = tmp_path / "run"
+    rc, _, err = rlkd(capsys, "train", "--max-steps", "1", "--output", str(out), *argv)
+    one_line_error(rc, err, "no such model directory: ")
+    assert not out.exists()                      # used to hold the rlkd_config.json of a run that never started
+    assert "SmolLM2" not in err                  # used to print the preset's description of another student
+
+
+def test_missing_student_dir_leaves_an_empty_output_dir_empty(tmp_path, capsys, no_model):
+    out = tmp_path / "run"
+    out.mkdir()
+    rc, _, err = rlkd(capsys, "train", "--preset", "tiny", "--model", MISSING, "--output", str(out))
+    one_line_error(rc, err, f"no such model directory: {MISSING}")
+    assert list(out.iterdir()) == []
+    with pytest.raises(FileNotFoundError, match="no such model directory"):       # the Python entry point too
+        train_method("grpo-outcome", TrainConfig.load("tiny", model=MISSING, output_dir=str(out)))
+    assert list(out.iterdir()) == []
+
+
+def test_missing_student_dir_is_refused_without_importing_trl(tmp_path):
+    "The refusal is a stat: it used to come after TRL, transformers and torch were imported (about 9 s)."
+    code = ("import sys; from rlkd_nb.cli import main; "
+            f"rc = main(['train', '--model', {MISSING!r}, '--max-steps', '1', '--output', {str(tmp_path / 'run')!r}]); "
+            "print(rc, sorted(m for m in ('trl', 'transformers', 'torch', 'bitsandbytes') if m in sys.modules))")
+    root = str(Path(train.__file__).resolve().parents[1])           # the rlkd_nb under test
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.stdout.strip().splitlines()[-1] == "2 []", (r.stdout, r.stderr)
+    assert r.stderr.strip() == f"rlkd train: error: no such model directory: {MISSING}"
+    assert not (tmp_path / "run").exists()
+
+
+def test_start_line_names_the_student_given(tmp_path, capsys, monkeypatch):
+    student = tmp_path / "my-student"
+    student.mkdir()
+    monkeypatch.setattr(train, "train_method", lambda method, cfg: cfg.out)      # the line, not the run
+    rc, _, err = rlkd(capsys, "train", "--model", str(student), "--output", str(tmp_path / "run"))
+    assert rc == 0 and f"rlkd train: rlkd, preset cpu-tiny: student {student}; expected memory n/a;" in err, err
+    assert "SmolLM2" not in err                  # the preset's description is about its own student
+    rc, _, err = rlkd(capsys, "train", "--output", str(tmp_path / "run2"))          # the preset's student: its description
+    assert rc == 0 and "preset cpu-tiny: SmolLM2-135M-Instruct (packaged, offline)" in err, err
+    rc, _, err = rlkd(capsys, "train", "--preset", "paper", "--method", "rlkd-zero", "--output", str(tmp_path / "run3"))
+    assert rc == 0 and "preset paper: official RLKD recipe" in err, err              # the preset's own zero_model
+    rc, _, err = rlkd(capsys, "train", "--preset", "paper", "--method", "rlkd-zero", "--set", 'zero_model="someone/base"',
+                      "--output", str(tmp_path / "run4"))
+    assert rc == 0 and "preset paper: student someone/base; expected memory n/a;" in err, err
+
+
+def _no_hub_model(*a, **kw): raise OSError("someone/no-such-model is not a local folder and is not a valid model on the hub")
+
+
+@pytest.mark.parametrize("method, made", [("rlkd", False), ("rlkd", True), ("sft", False)])
+def test_failed_student_load_takes_back_the_new_run(tmp_path, capsys, monkeypatch, method, made):
+    "A hub name that is not there fails only at the load, after rlkd_config.json was written: it is taken back."
+    monkeypatch.setattr(train, "load_model", _no_hub_model)
+    out = tmp_path / "run"
+    if made: out.mkdir()
+    rc, _, err = rlkd(capsys, "train", "--preset", "tiny", "--method", method, "--model", "someone/no-such-model",
+                      "--output", str(out))
+    one_line_error(rc, err, "not a valid model on the hub")
+    assert (list(out.iterdir()) == []) if made else not out.exists()
+
+
+def test_failed_student_load_leaves_an_existing_run_alone(tmp_path, capsys, monkeypatch):
+    "A guard for the test above (it passed before too): only a run that found its directory missing or empty is taken back."
+    out = tmp_path / "run"
+    fake_run(out, 10, max_steps=10)
+    monkeypatch.setattr(train, "load_model", _no_hub_model)
+    rc, _, err = rlkd(capsys, "train", "--output", str(out), "--resume", "--max-steps", "12", "--allow-changes")
+    one_line_error(rc, err, "not a valid model on the hub")
+    assert {"rlkd_config.json", "checkpoint-10", "metrics.jsonl", "trainer_state.json"} <= {p.name for p in out.iterdir()}
 
 
 # ---- resume from the newest intact checkpoint -----------------------------------------------------------------
