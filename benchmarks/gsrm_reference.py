@@ -19,7 +19,11 @@ under 'kept_from_earlier_run'.
 'by_trace_kind': per-trace means over the 18 traces split by their reference answers: 'numeric' when at least 60% of
 them are numbers or verdicts ('49', '≈ 1.0607', 'yes, ...'), else 'symbolic' (expressions, formulas, coordinates).
 'candidate_bound': the coverage if a reference sub-problem may match any question the heuristic's readers propose for
-any step, not only the one each step keeps: the ceiling of its question writers."""
+any step, not only the one each step keeps: the ceiling of its question writers.
+'answer_recall_lead_value' (heuristics only): answer recall where a reference answer also counts when its leading value
+equals an extracted answer ('49 (10 + 10 + 10 + 10 + 9)' -> '49', '≈ 0.0049875' -> '0.0049875', 'yes, ...' -> 'yes'): how
+much of the recall gap is the reference's annotation rather than a value the extractor missed. The targets are on
+'answer_recall'."""
 from __future__ import annotations
 import argparse, importlib.util, json, os, re, subprocess, sys, time
 from pathlib import Path
@@ -90,6 +94,25 @@ def by_trace_kind(splits: dict, per_trace: dict, cut: float = 0.6) -> dict:
             out["numeric" if share >= cut else "symbolic"].append(per_trace[r["id"]])
     return {k: {"traces": len(v), **{m: round(sum(x[m] for x in v) / len(v), 4) for m in ("coverage", "answer_recall", "structure_reward")}} for k, v in out.items() if v}
 
+_LEAD_RE, _COMMENT_RE = re.compile(r"^\s*(?:≈|~|about|approximately|roughly)\s*"), re.compile(r"\s+\(|,\s|;|\s+i\.e\.|\s+so\b|\s+which\b")
+
+def lead_value(answer: str) -> str:
+    "A reference answer without its annotation: '49 (10 + 10 + 10 + 10 + 9)' -> '49', '≈ 0.0049875' -> '0.0049875', 'yes, the reasoner ...' -> 'yes'."
+    a = _LEAD_RE.sub("", answer)
+    m = _COMMENT_RE.search(a)
+    return a[:m.start()].strip() if m and m.start() > 0 else a
+
+def lead_recall(gsrm, records) -> float:
+    "Answer recall where a reference answer also counts as recalled when its leading value (`lead_value`) equals an extracted answer; mean over records."
+    from rlkd_nb.gsrm import as_structure
+    from rlkd_nb.judges import answers_equal
+    preds = gsrm.extract_batch([r["problem"] for r in records], [r["reasoning"] for r in records])
+    out = []
+    for r, p in zip(records, preds):
+        ans, ref = [s.answer for s in p.steps], as_structure(r["teacher_structure"]).steps
+        out.append(sum(any(answers_equal(s.answer, a) or answers_equal(lead_value(s.answer), a) for a in ans) for s in ref) / len(ref))
+    return round(sum(out) / len(out), 4)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--llm", action="store_true", help="also run the LLM GSRM (packaged SmolLM2; minutes per trace on CPU the first time)")
@@ -111,6 +134,7 @@ def main():
         for split, recs in list(splits.items()) + [("all_14", splits["dev"] + splits["held_out"])]:
             r = evaluate_gsrm(g, recs, per_record=True)
             res["results"][name][split] = {k: r[k] for k in KEYS} | {"seconds": r["seconds"]}
+            if name.startswith("heuristic"): res["results"][name][split]["answer_recall_lead_value"] = lead_recall(g, recs)
             if split != "all_14":
                 for rec, row in zip(recs, r["records"]): res["per_trace"][name][rec["id"]] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
         if name.startswith("llm"): res["results"][name]["stats"] = dict(g.stats)
