@@ -190,6 +190,9 @@ _PLURAL_OBJ_RE = re.compile(r"^(?:the |all the )?(?:number of )?(?P<n>[a-z]+(?:[
                             r"(?P<rest>(?: (?!of\b)[\w'’\-]+){0,6})$", re.I)
 
 # %% ../nbs/04_gsrm.ipynb #f5fc6bbb
+_PREP_START_RE = re.compile(r"(?:by|with|using|via|through|in|on|to|for|from)\b", re.I)
+_DANGLING_RE = re.compile(r"\b(?:as|that|to|of|for|with|by|down|it|this|them|these|which|and|or|the|a|an|is|are)$", re.I)   # a clause cut short: 'write Q(x) as'
+
 def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
@@ -200,10 +203,10 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     obj = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", sent[m.start("obj"):m.end("obj")]).strip().rstrip(".,:;"))
     if len(obj) < 2 or _VAGUE_RE.match(obj): return None
     if v in ("check", "verify", "double-check", "confirm", "make sure"):
-        if re.match(r"(?:if|whether)\b", obj, re.I): return _cap(f"Is it true that {obj.split(None, 1)[1] if ' ' in obj else obj}?")
-        if obj[:5].lower() == "that ": return _cap(f"Is it true that {obj[5:]}?") if len(obj) > 8 else None
-        if _WH_RE.match(obj): return _cap(obj) + "?"
-        return _cap(f"Is it true that {obj}?") if _FINITE_RE.search(obj) else f"Is {obj} correct?"
+        if _WH_RE.match(obj) and not re.match(r"(?:if|whether)\b", obj, re.I): return _cap(obj) + "?"
+        claim = obj.split(None, 1)[1] if re.match(r"(?:if|whether|that)\s", obj, re.I) else obj
+        if len(claim.split()) < 3 or _DANGLING_RE.search(claim) or _PREP_START_RE.match(claim): return None    # 'check that n', 'verify by converting it': no claim
+        return _cap(f"Is it true that {claim}?") if claim is not obj or _FINITE_RE.search(obj) else f"Is {obj} correct?"
     if _WH_RE.match(obj): return _cap(obj) + "?"
     if obj[:4].lower() == "out ": obj = obj[4:]
     pl = _PLURAL_OBJ_RE.match(obj)
@@ -715,12 +718,13 @@ _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need 
 _VP_HINT = re.compile(r"let|i[' ]|we")
 _BASE_VP_QUICK = re.compile(r"let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should)")
 
+
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
     m = _first_match(_BASE_VP_RE, _BASE_VP_QUICK, sent[:400])
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
     rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
-    if len(rest) < 3 or _VAGUE_RE.match(rest) or _filler(rest): return None
+    if len(rest) < 3 or _VAGUE_RE.match(rest) or _filler(rest) or _DANGLING_RE.search(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 
 # %% ../nbs/04_gsrm.ipynb #41c45454
@@ -991,7 +995,7 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         elif desc is None and q.startswith("Does re-checking confirm "):
             v = _norm_value(clean_answer(q[25:-1]))
             if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {q[25:-1]}?"), a, desc)
-        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
+        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) and not _NP_BAD_RE.search(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
             v = _norm_value(clean_answer(a))
             if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
     steps = [Step(*t[:3], span=(offset + g.s, offset + g.e)) for t, g in zip(steps, groups)]
