@@ -971,6 +971,22 @@ def final_result(text: str) -> str | None:
     return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
 # %% ../nbs/04_gsrm.ipynb #40b0160d
+_TASK_VERB_RE = re.compile(r"(?:^|(?<=[.?!:\]$])|\s)\s*(?:compute|find|evaluate|determine|calculate|simplify)\b[\s:]*", re.I)
+_WH_CLAUSE_RE = re.compile(r"\b(?:what|how many|how much|which)\b[^?.!\n]{1,150}\?", re.I)
+_TAIL_NOTE_RE = re.compile(r"\s*\([^()]{0,120}\)\s*$")
+
+def _task_question(problem: str) -> str | None:
+    "What the problem asks, as a question: its last question ('... then what is $r$? (Give your answer ...)' -> 'Then what is r?') or its last task ('Find $p(5).$' -> 'What is p(5)?')."
+    tail = _TAIL_NOTE_RE.sub("", (problem or "")[-600:].rstrip())
+    if (q := problem_question(tail)): return _detex(q)
+    m = None
+    for m in _WH_CLAUSE_RE.finditer(tail): pass      # a question that opens mid-sentence: '..., then what is $r$?'
+    if m: return _cap(_detex(m.group(0)))
+    m = None
+    for m in _TASK_VERB_RE.finditer(tail): pass
+    obj = _WS_RE.sub(" ", _detex(tail[m.end():])).strip().rstrip(" .,;") if m else ""
+    return f"What is {obj}?" if 2 <= len(obj) <= 150 else None
+
 def extract_trace(reasoning: str,  # a long reasoning trace
                   problem: str = "",  # the problem: values it states are never a step's new result
                   offset: int = 0,  # added to every span (where `reasoning` starts in the text it was cut from)
@@ -987,7 +1003,7 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         tail = _results(low, max(0, len(low) - 800))
         fin = tail[-1][2] if tail else clean_answer(steps[-1][2])
         warnings.append("no boxed or stated final answer; used the last result stated")
-    pq, fa = problem_question(problem), _norm_value(clean_answer(fin))
+    pq, fa = _task_question(problem), _norm_value(clean_answer(fin))
     named = {}        # value -> the quantity an earlier step reached it as: a check that names nothing re-checks that quantity
     for i, (meta, q, a, desc) in enumerate(steps):
         if desc == "the next result" and pq and _norm_value(clean_answer(a)) == fa:      # it states the final answer: it answers the problem's question
