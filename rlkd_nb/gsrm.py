@@ -524,12 +524,13 @@ class _Group:
 def _group(lines: list[_Line]) -> list[_Group]:
     "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
     groups: list[_Group] = []
+    g = None                          # the step being built: groups[-1]
     for ln in lines:
-        g = groups[-1] if groups else None
-        if g is None: groups.append(_Group(ln)); continue
-        if ln.cue == "sub": g.add(ln); continue
-        opens = ln.cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (ln.cue != "doubt" and ln.s - g.s >= MIN_STEP))
-        if opens or (ln.new and g.new): groups.append(_Group(ln))
+        if g is None: g = _Group(ln); groups.append(g); continue
+        cue = ln.cue
+        if cue == "sub": g.add(ln); continue
+        opens = cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
+        if opens or (ln.new and g.new): g = _Group(ln); groups.append(g)
         else: g.add(ln)
     return groups
 
@@ -554,10 +555,10 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
                 for g in gs[i + 1:i + k]: gs[i].absorb(g)
             gs = gs[::k]
     last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
-    def key(j): return _RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s
+    def key(j): return (_RANK.get(gs[j].kind, 0) + (j == last_check)) << 62 | gs[j].e - gs[j].s   # (rank, length) as one int, which compares faster
     keys = [key(j) for j in range(len(gs))]    # kept current: a merge changes only the key of the step that absorbs
     while len(gs) > cap:
-        i = min(range(1, len(gs)), key=keys.__getitem__)
+        i = keys.index(min(keys[1:]), 1)       # the first weakest after the first step: `min(range(1, len(gs)), key=keys.__getitem__)`
         if i < last_check: last_check -= 1
         elif i == last_check: last_check = -1
         gs[i - 1].absorb(gs[i]); del gs[i], keys[i]
