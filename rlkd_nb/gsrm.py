@@ -96,7 +96,10 @@ _VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:n
 _RESULT_RE = re.compile(
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
     r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
-    r"[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)*[ \t]*"
+    # `[ \t]*(?:fillers)*[ \t]*`, written so that a space given back is not tried again as the value's start (no filler or value opens
+    # with one): the same places in the same order, without repeats
+    r"(?:[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)+[ \t]*|[ \t]*)"
+    r"(?=[-\d\\nz]|[a-z]\s?=)"    # how a value opens (each of its five ways): the five are not tried where none can
     rf"(?P<v>{_VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\]|\()")
 _NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
 _PLAIN_NUM_RE = re.compile(r"-?[\d,]+(?:\.\d+)?")
@@ -466,7 +469,10 @@ _CUE_RE = re.compile("|".join(rf"(?P<{k}>{_FILLERS if k in ('check', 'alt', 'pla
 _HEAD_RE = re.compile(r"[ \t]*(?:\*\*[^*\n]{1,60}\*\*|#{1,6} |[-*•] |\d{1,2}[.)] |\(\d{1,2}\) |(?:step|case|layer|part|stage) \d+\s*:)", re.I)
 # One match per line instead of three: the list marks (captured in a lookahead, so they never give back characters,
 # just as a separate `_LEAD_MARK_RE.match` would not), then a cue; failing that, a heading from the line's start.
-_LINE_CUE_RE = re.compile(rf"(?=(?P<lead>{_LEAD_MARK_RE.pattern}))(?P=lead)(?:{_CUE_RE.pattern})|(?P<head>(?i:{_HEAD_RE.pattern}))")
+# Each part opens with a test of the characters it can open with (list marks: spaces or '*#-•(' or a digit; a heading: those or the first
+# letter of 'step', 'case', 'layer', 'part', 'stage'): a line that opens with a word is not walked through every mark and heading.
+_LINE_CUE_RE = re.compile(rf"(?=(?P<lead>(?:(?=[ \t*#\-•\d(]){_LEAD_MARK_RE.pattern})?))(?P=lead)(?:{_CUE_RE.pattern})"
+                          rf"|(?P<head>(?i:(?=[ \t*#\-•\d(sclp]){_HEAD_RE.pattern}))")
 
 def _cue(low: str, s: int = 0) -> str | None:
     "How the line at `low[s:]` opens: 'check', 'alt' (another approach), 'concl', 'plan', 'doubt', 'head' (a list item or heading) or None."

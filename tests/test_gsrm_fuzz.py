@@ -358,3 +358,38 @@ def test_step_readers_early_exits_change_nothing():
         assert b == _plain_expr_before(t, at, s), (t, at, s)
         n_np += a is not None; n_ex += b is not None
     assert n_np > 100 and n_ex > 100, (n_np, n_ex)      # the cases reach the questions, not only the early exits
+
+_PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
+    r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
+    r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
+    r"[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)*[ \t]*"
+    rf"(?P<v>{G._VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\]|\()")
+
+RESULT_PIECES = ["is", "are", "=", "==", "<=", "≈", "\\approx", "equals", "gives", "gets", "total of", "a total of", "comes to", "that's", "left with",
+                 " ", "  ", "\t", "approximately ", "about ", "just ", "\\boxed{", "$", "\\(", "\\[", "12", "-3", "1,200", "3.5", ".5", "4/5", "4 / 5",
+                 "\\frac{1}{2}", "-\\dfrac{a}{b}", "\\sqrt{2}", "no", "none", "zero", "x = 5", "x=5", "y =", "50%", " + 3", "+", "*", "(", ")", "\n",
+                 "the", "a", "nothing", "٣", "é", ",", "."]
+
+def test_result_pattern_equals_the_plain_one():
+    "`_RESULT_RE` (spaces and fillers without repeats, a test of how a value opens) finds the same results, with the same value spans, as the plain pattern."
+    r = random.Random(24)
+    span = lambda m: m and (m.span(), m.span("v"))
+    n = 0
+    for _ in range(20000):
+        t = "".join(r.choice(RESULT_PIECES) + r.choice(["", "", " "]) for _ in range(r.randrange(1, 16)))
+        assert [span(m) for m in G._RESULT_RE.finditer(t)] == [span(m) for m in _PLAIN_RESULT_RE.finditer(t)], t
+        p = r.randrange(len(t) + 1); e = r.randrange(p, len(t) + 1)
+        assert span(G._RESULT_RE.match(t, p, e)) == span(_PLAIN_RESULT_RE.match(t, p, e)), (t, p, e)
+        n += _PLAIN_RESULT_RE.search(t) is not None
+    assert n > 5000
+
+def test_line_cue_opening_tests_keep_every_cue():
+    "The tests of how list marks and headings open (`_LINE_CUE_RE`) skip none: every opening and letter against the three plain matches."
+    opens = LINE_HEADS + ["ſtep 3: ", "ſtage 10 : ", "1. ſtep 2: ", "- Case 4: ", "\tPart 1:", "  layer 2 :", "(3) ", "### ", "• ", "*", "12) ", "٣. ",
+                          "**Tens place:** ", "\\[", "$", "=", "≈"]
+    tails = ["", "so the total", "wait, no", "let me check", "first, find x", "alternatively", "the answer is 4", "Step 3: go", "ſtep 1: a", "x"]
+    for o in opens:
+        for c in [""] + [chr(i) for i in range(32, 127)] + ["ſ", "K", "İ", "ı", "é", "•", "٣"]:
+            for tl in tails:
+                low = G._lower(o + c + tl)
+                assert G._cue(low) == _plain_cue(low), low
