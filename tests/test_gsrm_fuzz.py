@@ -384,7 +384,7 @@ def test_result_pattern_equals_the_plain_one():
     assert n > 5000
 
 def test_line_cue_opening_tests_keep_every_cue():
-    "The tests of how list marks and headings open (`_LINE_CUE_RE`) skip none: every opening and letter against the three plain matches."
+    "The tests of how list marks and headings open (`_LINE_CUE_RE`), and the lines `_lines` reads no cue in, skip none: every opening and letter against the three plain matches."
     opens = LINE_HEADS + ["ſtep 3: ", "ſtage 10 : ", "1. ſtep 2: ", "- Case 4: ", "\tPart 1:", "  layer 2 :", "(3) ", "### ", "• ", "*", "12) ", "٣. ",
                           "**Tens place:** ", "\\[", "$", "=", "≈"]
     tails = ["", "so the total", "wait, no", "let me check", "first, find x", "alternatively", "the answer is 4", "Step 3: go", "ſtep 1: a", "x"]
@@ -393,3 +393,4 @@ def test_line_cue_opening_tests_keep_every_cue():
             for tl in tails:
                 low = G._lower(o + c + tl)
                 assert G._cue(low) == _plain_cue(low), low
+                if "\n" not in low: assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
