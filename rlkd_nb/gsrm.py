@@ -101,7 +101,10 @@ _VALUE = rf"(?:-?\\d?frac\{{[^{{}}]{{1,20}}\}}\{{[^{{}}]{{1,20}}\}}|{_NUMV}|(?:n
 _RESULT_RE = re.compile(
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
     r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
-    r"[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)*[ \t]*"
+    # `[ \t]*(?:fillers)*[ \t]*`, written so that a space given back is not tried again as the value's start (no filler or value opens
+    # with one): the same places in the same order, without repeats
+    r"(?:[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)+[ \t]*|[ \t]*)"
+    r"(?=[-\d\\nz]|[a-z]\s?=)"    # how a value opens (each of its five ways): the five are not tried where none can
     rf"(?P<v>{_VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\]|\()")
 _NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?|(?<![\w\d])\.\d+")
 _PLAIN_NUM_RE = re.compile(r"-?[\d,]+(?:\.\d+)?")
@@ -156,10 +159,11 @@ _SENT_END_RE = re.compile(r"[.?!\n](?:(?<=\n)| )")   # '[.?!] |\n', written to o
 
 def _sentences(text: str, s: int, e: int, k: int = 12) -> list[tuple[int, int]]:
     "Up to `k` sentence spans of text[s:e], in order: each runs to its '. ', '? ', '! ' or line break (or 300 characters); the next starts one character later."
-    out, pos = [], s
-    while pos < e and len(out) < k:
-        b = min(e, pos + 300)
-        m = _SENT_END_RE.search(text, pos, b)    # one scan instead of four finds; same end as `_sentence_at`
+    out, pos, search = [], s, _SENT_END_RE.search
+    for _ in range(k):
+        if pos >= e: break
+        b = pos + 300 if pos + 300 < e else e
+        m = search(text, pos, b)    # one scan instead of four finds; same end as `_sentence_at`
         en = m.start() + 1 if m else b
         out.append((pos, en)); pos = en + 1
     return out
@@ -473,7 +477,10 @@ _CUE_RE = re.compile("|".join(rf"(?P<{k}>{_FILLERS if k in ('check', 'alt', 'pla
 _HEAD_RE = re.compile(r"[ \t]*(?:\*\*[^*\n]{1,60}\*\*|#{1,6} |[-*•] |\d{1,2}[.)] |\(\d{1,2}\) |(?:step|case|layer|part|stage) \d+\s*:)", re.I)
 # One match per line instead of three: the list marks (captured in a lookahead, so they never give back characters,
 # just as a separate `_LEAD_MARK_RE.match` would not), then a cue; failing that, a heading from the line's start.
-_LINE_CUE_RE = re.compile(rf"(?=(?P<lead>{_LEAD_MARK_RE.pattern}))(?P=lead)(?:{_CUE_RE.pattern})|(?P<head>(?i:{_HEAD_RE.pattern}))")
+# Each part opens with a test of the characters it can open with (list marks: spaces or '*#-•(' or a digit; a heading: those or the first
+# letter of 'step', 'case', 'layer', 'part', 'stage'): a line that opens with a word is not walked through every mark and heading.
+_LINE_CUE_RE = re.compile(rf"(?=(?P<lead>(?:(?=[ \t*#\-•\d(]){_LEAD_MARK_RE.pattern})?))(?P=lead)(?:{_CUE_RE.pattern})"
+                          rf"|(?P<head>(?i:(?=[ \t*#\-•\d(sclp]){_HEAD_RE.pattern}))")
 
 def _cue(low: str, s: int = 0) -> str | None:
     "How the line at `low[s:]` opens: 'check', 'alt' (another approach), 'concl', 'plan', 'doubt', 'head' (a list item or heading) or None."
@@ -494,48 +501,50 @@ class _Line:
 def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
     seen, out, starts = set(given), [], _result_starts(low)
-    k, n, a, match, cue = 0, len(starts), 0, _RESULT_RE.match, _LINE_CUE_RE.match
+    starts.append(len(low) + 1)       # past every line's end: the walk along `starts` needs no test of its length
+    k, a, match, cue = 0, 0, _RESULT_RE.match, _LINE_CUE_RE.match
     for line in text.split("\n"):     # `_results_at` inlined: one walk along `starts` for the whole trace
-        s, a = a, a + len(line) + 1
+        s = a; a += len(line) + 1
         if not line: continue         # half the lines of a trace: the blank line between paragraphs
         body = line.lstrip(" \t")
-        s += len(line) - len(body)
+        ind = len(line) - len(body)
+        s += ind
         e = s + len(body.rstrip(" \t\r"))
         if s >= e: continue
         res, pos = [], s
-        while k < n and starts[k] < e:
+        while starts[k] < e:
             p = starts[k]; k += 1
             if p < pos: continue
             m = match(low, p, e)
-            if m: res.append((m.start("v"), m.end("v"), _norm_value(m.group("v")), low[p] in "=≈\\")); pos = m.end()
+            if m: vs, ve = m.span("v"); res.append((vs, ve, _norm_value(low[vs:ve]), low[p] in "=≈\\")); pos = m.end()
         if res:
             vals = [v for *_, v, eq in res if eq or v not in given]     # restating a value of the problem is no result
             new = [v for v in vals if v not in seen]
             seen.update(vals)
         else: vals, new = [], []
-        c = "sub" if (len(line) - len(body) >= 2 and out) else ((c := cue(low, s)) and c.lastgroup)
+        # no cue, list mark or heading opens with '\\', '$', '=' or '≈' (display math): the match is not tried there
+        c = "sub" if (ind >= 2 and out) else (None if low[s] in "\\$=≈" else (c := cue(low, s)) and c.lastgroup)
         out.append(_Line(s, e, c, vals, new, res))
     return out
 
 # %% ../nbs/04_gsrm.ipynb #da1029f0
 class _Group:
     "A step being built: its lines, its kind (the cue of its first line) and the new values it reached."
-    __slots__ = ("lines", "kind", "new", "has_result")
-    def __init__(self, ln): self.lines, self.kind, self.new, self.has_result = [ln], ln.cue, list(ln.new), bool(ln.vals)
-    s = property(lambda self: self.lines[0].s)
-    e = property(lambda self: self.lines[-1].e)
-    def add(self, ln): self.lines.append(ln); self.new += ln.new; self.has_result |= bool(ln.vals)
-    def absorb(self, g): self.lines += g.lines; self.new += g.new; self.has_result |= g.has_result
+    __slots__ = ("lines", "kind", "new", "has_result", "s", "e")     # `s`, `e`: where its first line starts and its last ends (kept as lines join)
+    def __init__(self, ln): self.lines, self.kind, self.new, self.has_result, self.s, self.e = [ln], ln.cue, list(ln.new), bool(ln.vals), ln.s, ln.e
+    def add(self, ln): self.lines.append(ln); self.new += ln.new; self.has_result |= bool(ln.vals); self.e = ln.e
+    def absorb(self, g): self.lines += g.lines; self.new += g.new; self.has_result |= g.has_result; self.e = g.e
 
 def _group(lines: list[_Line]) -> list[_Group]:
     "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
     groups: list[_Group] = []
+    g = None                          # the step being built: groups[-1]
     for ln in lines:
-        g = groups[-1] if groups else None
-        if g is None: groups.append(_Group(ln)); continue
-        if ln.cue == "sub": g.add(ln); continue
-        opens = ln.cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (ln.cue != "doubt" and ln.s - g.s >= MIN_STEP))
-        if opens or (ln.new and g.new): groups.append(_Group(ln))
+        if g is None: g = _Group(ln); groups.append(g); continue
+        cue = ln.cue
+        if cue == "sub": g.add(ln); continue
+        opens = cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
+        if opens or (ln.new and g.new): g = _Group(ln); groups.append(g)
         else: g.add(ln)
     return groups
 
@@ -560,10 +569,10 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
                 for g in gs[i + 1:i + k]: gs[i].absorb(g)
             gs = gs[::k]
     last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
-    def key(j): return _RANK.get(gs[j].kind, 0) + (j == last_check), gs[j].e - gs[j].s
+    def key(j): return (_RANK.get(gs[j].kind, 0) + (j == last_check)) << 62 | gs[j].e - gs[j].s   # (rank, length) as one int, which compares faster
     keys = [key(j) for j in range(len(gs))]    # kept current: a merge changes only the key of the step that absorbs
     while len(gs) > cap:
-        i = min(range(1, len(gs)), key=keys.__getitem__)
+        i = keys.index(min(keys[1:]), 1)       # the first weakest after the first step: `min(range(1, len(gs)), key=keys.__getitem__)`
         if i < last_check: last_check -= 1
         elif i == last_check: last_check = -1
         gs[i - 1].absorb(gs[i]); del gs[i], keys[i]
@@ -609,25 +618,32 @@ _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}") 
 
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
-    st, en = _sentence_at(text, p, s, e)
-    pre = text[st:p]
+    a = max(s, p - 300)      # the start of `_sentence_at(text, p, s, e)`; its end is found only where it is read
+    st = max(text.rfind(". ", a, p), text.rfind("\n", a, p), text.rfind("? ", a, p), text.rfind("! ", a, p))
+    pre = text[a if st < 0 else st + 1:p]
     k = max(pre.rfind("="), pre.rfind("≈"))
     head = (pre[:k] if k >= 0 else pre).strip()
     if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
     head = head.strip(" ,:;*$")
-    if k >= 0: np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
+    # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
+    # as `_NP_OK_RE` asks gives no question (the test below, early)
+    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head
+    if k >= 0:
+        if hopeless: return None
+        np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
     else:
-        after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
-        unit = _unit_after(" " + after)
-        if _THERE_RE.match(head): return (f"How many {unit[0]} are there?", f"the number of {unit[0]}") if unit else None
-        h = _HAS_RE.match(head)
+        there, h = _THERE_RE.match(head), None
+        if there or (h := _HAS_RE.match(head)):     # the unit after the value is read only when one of these can use it
+            b = min(e, p + 300); c = _SENT_END_RE.search(text, p, b); en = c.start() + 1 if c else b    # as `_sentence_at`'s end
+            after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
+            unit = _unit_after(" " + after)
+        if there: return (f"How many {unit[0]} are there?", f"the number of {unit[0]}") if unit else None
         if h and unit and not _NP_BAD_RE.match(h.group("s").strip()):
             v, subj = h.group("v").lower(), _low1(h.group("s").strip())
             base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
             aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
             return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
-        m = _np_end(head)
-        if not m: return None
+        if hopeless or not (m := _np_end(head)): return None
         np = head[:m.start()].strip(" ,")
     np = _detex(np)
     if _VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np      # a variable or function value: 'So, r is about 6.17%', 'p(5) = 24/5'
@@ -642,6 +658,8 @@ _WORD_OP_WORDS = (("divided by", "over"), ("times", "multiplied by"), ("plus",),
 def _word_ops(seg: str) -> str:
     "'divided by', 'times', 'plus', 'minus' as symbols; in ASCII text a pattern ignoring case can only match where the lowered text holds its word, so the others are not run."
     lseg = seg.lower() if seg.isascii() else None
+    if lseg is not None and not ("over" in lseg or "times" in lseg or "plus" in lseg or "minus" in lseg or "divided by" in lseg
+                                 or "multiplied by" in lseg): return seg     # none of the words (most segments): as the loop, which runs no pattern
     for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
         if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
     return seg
@@ -652,6 +670,7 @@ _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 _WORDS_RE, _PAREN_NUM_RE = re.compile(r"\b[A-Za-z]{2,}\b"), re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)")   # compiled once: `re.sub(str, ...)` looks its pattern up on every call
 _DIGITS_GAP_RE, _NON_EXPR_HEAD_RE = re.compile(r"(?<=\d)\s+(?=\d)"), re.compile(r"^[^\d(\\-]+")
 _OP_SIGN_RE = re.compile(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot")
+_OP_OR_TEX_RE = re.compile(r"[+\-−*/×÷^!\\]")     # what `_OP_SIGN_RE` needs in a calculation's text before `_detex`
 _EXPR_RUN_RE, _EXPR_OPEN_RE = re.compile(r"[\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*"), re.compile(r"[\d(\\]")    # `_EXPR_TAIL_RE`'s two character classes
 
 def _expr_tail(seg: str) -> str | None:
@@ -665,7 +684,7 @@ def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     seg = text[max(s, at - 80):at]
     seg = _word_ops(seg)
     tail = _expr_tail(seg)            # of at most 80 characters
-    if tail is None: return None
+    if tail is None or not _OP_OR_TEX_RE.search(tail): return None   # no operator and no '\\' (which `_detex` turns into one): what follows only removes, so none at the end
     ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
     if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
     if "(" in ex: ex = _PAREN_NUM_RE.sub(lambda m: m.group(1), ex)   # a function, not r"\1": `re` reads a template string on every call
@@ -825,10 +844,8 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         if expr: out["calc"] = (f"What is {expr}?", expr)
         last = text.rfind(v, pe, e) if len(v) > 1 else -1                   # a restatement ('So, 49 eights in the units place.')
         for a, b in ([(last, last + len(v))] if last > 0 else []) + [(p, pe)]:
-            npq = _np_question(text, a, s, e)
-            if npq and "np" not in out: out["np"] = npq
-            u = _unit_after(text[b:min(e, b + 100)])
-            if u and "unit" not in out:
+            if "np" not in out and (npq := _np_question(text, a, s, e)): out["np"] = npq     # the first found is the one kept
+            if "unit" not in out and wanted("unit") and (u := _unit_after(text[b:min(e, b + 100)])):
                 pp = u[1] or (f"in the {head}" if head else "")
                 out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
     if head and wanted("section"):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'

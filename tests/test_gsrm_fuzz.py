@@ -289,3 +289,108 @@ def test_object_cut_lookahead_changes_no_cut():
     for _ in range(20000):
         s = "".join(r.choice(pieces) for _ in range(r.randrange(0, 30)))
         assert G._OBJ_CUT_RE.sub("", s) == plain.sub("", s), s
+
+def _plain_np_question(text, p, s, e):
+    "`_np_question` as it was before its early exits: the whole sentence read first, the unit after the value always read."
+    st, en = G._sentence_at(text, p, s, e)
+    pre = text[st:p]
+    k = max(pre.rfind("="), pre.rfind("≈"))
+    head = (pre[:k] if k >= 0 else pre).strip()
+    if (m := G._LEAD_WORDS_RE.match(head)): head = head[m.end():]
+    head = head.strip(" ,:;*$")
+    if k >= 0: np = (head[:m.start()] + head[m.end():] if (m := G._np_end(head)) else head).strip(" ,")
+    else:
+        after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
+        unit = G._unit_after(" " + after)
+        if G._THERE_RE.match(head): return (f"How many {unit[0]} are there?", f"the number of {unit[0]}") if unit else None
+        h = G._HAS_RE.match(head)
+        if h and unit and not G._NP_BAD_RE.match(h.group("s").strip()):
+            v, subj = h.group("v").lower(), G._low1(h.group("s").strip())
+            base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
+            aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
+            return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
+        m = G._np_end(head)
+        if not m: return None
+        np = head[:m.start()].strip(" ,")
+    np = G._detex(np)
+    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not G._NP_OK_RE.match(np) or G._NP_BAD_RE.search(np) or G._NP_VAGUE_RE.match(np): return None
+    return f"What is {G._low1(np)}?", G._low1(np)
+
+def _plain_expr_before(text, at, s=0):
+    "`_expr_before` as it was before its early exits (no test for an operator word or sign first)."
+    seg = text[max(s, at - 80):at]
+    for pat, o in G._WORD_OPS: seg = pat.sub(o, seg)
+    tail = G._expr_tail(seg)
+    if tail is None: return None
+    ex = G._CLAUSE_CUT_RE.split(tail)[-1]
+    if not ex.lstrip().startswith("\\"): ex = G._WORDS_RE.sub(" ", ex)
+    if "(" in ex: ex = G._PAREN_NUM_RE.sub(lambda m: m.group(1), ex)
+    ex = G._DIGITS_GAP_RE.split(G._WS_RE.sub(" ", ex))[-1]
+    ex = G._detex(G._NON_EXPR_HEAD_RE.sub("", ex.strip(" ,")).rstrip(" ,="))
+    if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
+    if not (3 <= len(ex) <= 60) or not G._DIGIT_RE.search(ex) or not G._OP_SIGN_RE.search(ex): return None
+    return ex
+
+NP_PIECES = ["the total", "The number of eggs", "this sum", "each box", "total cost", "there are", "There were a total of", "Tom has", "the boxes contain",
+             "is", "are", "would be", "equals", "=", "≈", "\\(", "\\)", "$", "$$", "\\frac{1}{2}", "\\times", "\\cdot", "so", "Thus,", "which", "it",
+             "apples", "fours in the tens place", "5", "12", "3.5", "1,200", "(4)", "+", "-", "*", "/", "x", "÷", "^", "!", "plus", "times", "over",
+             "divided by", "minus", "é", ":", ",", ";", ". ", "? ", "\n", "  "]
+
+def test_step_readers_early_exits_change_nothing():
+    "The noun-phrase reader that gives up on a head no noun phrase can open, and the calculation reader that stops without an operator, equal the plain ones."
+    r = random.Random(23)
+    n_np = n_ex = 0
+    for _ in range(6000):
+        piece = lambda n: "".join(r.choice(NP_PIECES + WORDS) + r.choice(["", " ", " "]) for _ in range(r.randrange(0, n)))
+        if r.random() < 0.5:      # a sentence stating a value: '<words> <noun phrase> <verb> <value> <words>'
+            t = piece(6) + r.choice(["", "So ", "So, ", "Thus "]) + r.choice(NP_PIECES[:8] + ["it", r"\(x", r"\(the total", r"\( the sum", "$the total", r"the\,total"]) + " " + \
+                r.choice(["is", "are", "would be", "=", "≈", "has", "contains", "is about", ":"]) + " "
+            p = len(t); t += r.choice(["5", "12", "3.5", "1,200"]) + r.choice(["", " apples", " fours in the tens place", "."]) + piece(6)
+        else:
+            t = piece(30)
+            p = r.choice([m.start() for m in re.finditer(r"\d", t)] or [r.randrange(len(t) + 1)])
+        if r.random() < 0.2: t = t.upper()
+        s = r.randrange(p + 1); e = r.randrange(p, len(t) + 1)
+        a = G._np_question(t, p, s, e)
+        assert a == _plain_np_question(t, p, s, e), (t, p, s, e)
+        at = r.randrange(len(t) + 1)
+        b = G._expr_before(t, at, s)
+        assert b == _plain_expr_before(t, at, s), (t, at, s)
+        n_np += a is not None; n_ex += b is not None
+    assert n_np > 100 and n_ex > 100, (n_np, n_ex)      # the cases reach the questions, not only the early exits
+
+_PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
+    r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
+    r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
+    r"[ \t]*(?:approximately |about |exactly |just |only |indeed |now |still |roughly |\\boxed\{|\$|\\\(|\\\[)*[ \t]*"
+    rf"(?P<v>{G._VALUE})(?!\d|\.\d|\s*[-+*/^×·]\s*[\w(\\]|\()")
+
+RESULT_PIECES = ["is", "are", "=", "==", "<=", "≈", "\\approx", "equals", "gives", "gets", "total of", "a total of", "comes to", "that's", "left with",
+                 " ", "  ", "\t", "approximately ", "about ", "just ", "\\boxed{", "$", "\\(", "\\[", "12", "-3", "1,200", "3.5", ".5", "4/5", "4 / 5",
+                 "\\frac{1}{2}", "-\\dfrac{a}{b}", "\\sqrt{2}", "no", "none", "zero", "x = 5", "x=5", "y =", "50%", " + 3", "+", "*", "(", ")", "\n",
+                 "the", "a", "nothing", "٣", "é", ",", "."]
+
+def test_result_pattern_equals_the_plain_one():
+    "`_RESULT_RE` (spaces and fillers without repeats, a test of how a value opens) finds the same results, with the same value spans, as the plain pattern."
+    r = random.Random(24)
+    span = lambda m: m and (m.span(), m.span("v"))
+    n = 0
+    for _ in range(20000):
+        t = "".join(r.choice(RESULT_PIECES) + r.choice(["", "", " "]) for _ in range(r.randrange(1, 16)))
+        assert [span(m) for m in G._RESULT_RE.finditer(t)] == [span(m) for m in _PLAIN_RESULT_RE.finditer(t)], t
+        p = r.randrange(len(t) + 1); e = r.randrange(p, len(t) + 1)
+        assert span(G._RESULT_RE.match(t, p, e)) == span(_PLAIN_RESULT_RE.match(t, p, e)), (t, p, e)
+        n += _PLAIN_RESULT_RE.search(t) is not None
+    assert n > 5000
+
+def test_line_cue_opening_tests_keep_every_cue():
+    "The tests of how list marks and headings open (`_LINE_CUE_RE`), and the lines `_lines` reads no cue in, skip none: every opening and letter against the three plain matches."
+    opens = LINE_HEADS + ["ſtep 3: ", "ſtage 10 : ", "1. ſtep 2: ", "- Case 4: ", "\tPart 1:", "  layer 2 :", "(3) ", "### ", "• ", "*", "12) ", "٣. ",
+                          "**Tens place:** ", "\\[", "$", "=", "≈"]
+    tails = ["", "so the total", "wait, no", "let me check", "first, find x", "alternatively", "the answer is 4", "Step 3: go", "ſtep 1: a", "x"]
+    for o in opens:
+        for c in [""] + [chr(i) for i in range(32, 127)] + ["ſ", "K", "İ", "ı", "é", "•", "٣"]:
+            for tl in tails:
+                low = G._lower(o + c + tl)
+                assert G._cue(low) == _plain_cue(low), low
+                if "\n" not in low: assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
