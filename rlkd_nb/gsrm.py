@@ -627,7 +627,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     head = head.strip(" ,:;*$")
     # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
     # as `_NP_OK_RE` asks gives no question (the test below, early)
-    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head
+    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not (len(head) <= 80 and _VAR_RE.match(head))  # (nor a variable)
     if k >= 0:
         if hopeless: return None
         np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
