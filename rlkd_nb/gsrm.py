@@ -615,6 +615,7 @@ def _np_end(head: str):
     return _NP_END_RE.search(head, len(w[0]) if len(w) == 5 else 0)
 
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
+_VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
 
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
@@ -627,7 +628,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     head = head.strip(" ,:;*$")
     # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
     # as `_NP_OK_RE` asks gives no question (the test below, early)
-    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not (len(head) <= 80 and _VAR_RE.match(head))  # (nor a variable)
+    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not _VAR_HEAD_RE.match(head)   # (nor a variable)
     if k >= 0:
         if hopeless: return None
         np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
