@@ -314,7 +314,7 @@ def _plain_np_question(text, p, s, e):
         np = head[:m.start()].strip(" ,")
     np = G._detex(np)
     if G._VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np
-    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not G._NP_OK_RE.match(np) or G._NP_BAD_RE.search(np) or G._NP_VAGUE_RE.match(np): return None
+    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not G._NP_OK_RE.match(np) or G._NP_BAD_RE.search(G._REL_RE.split(np, 1)[0]) or G._NP_VAGUE_RE.match(np): return None
     return f"What is {G._low1(np)}?", G._low1(np)
 
 def _plain_expr_before(text, at, s=0):
