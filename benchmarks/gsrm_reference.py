@@ -25,10 +25,12 @@ equals an extracted answer ('49 (10 + 10 + 10 + 10 + 9)' -> '49', '≈ 0.0049875
 much of the recall gap is the reference's annotation rather than a value the extractor missed. The targets are on
 'answer_recall'."""
 from __future__ import annotations
-import argparse, importlib.util, json, os, re, subprocess, sys, time
+import argparse, json, os, re, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from gsrm_throughput import gsrm_at          # an earlier commit's extractor, loaded from git
 DATA = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data"))
 EXTRA = ROOT / "benchmarks" / "data" / "r1_reference_extra.jsonl"
 OUT = ROOT / "benchmarks" / "results" / "gsrm_reference.json"
@@ -48,12 +50,7 @@ def load_references(data=DATA, extra=EXTRA) -> dict[str, list[dict]]:
 
 def heuristic_before():
     "The heuristic GSRM as it was at BEFORE_COMMIT, loaded from git into a side module (None when git or its imports fail)."
-    try:
-        src = subprocess.run(["git", "show", f"{BEFORE_COMMIT}:rlkd_nb/gsrm.py"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-        spec = importlib.util.spec_from_loader("rlkd_nb._gsrm_before", loader=None)
-        mod = importlib.util.module_from_spec(spec); mod.__package__ = "rlkd_nb"
-        exec(compile(src, f"gsrm.py@{BEFORE_COMMIT}", "exec"), mod.__dict__)
-        return mod.HeuristicGSRM()
+    try: return gsrm_at(BEFORE_COMMIT)
     except Exception as e:
         print(f"heuristic_before unavailable: {type(e).__name__}: {e}", file=sys.stderr)
         return None
@@ -102,11 +99,10 @@ def lead_value(answer: str) -> str:
     m = _COMMENT_RE.search(a)
     return a[:m.start()].strip() if m and m.start() > 0 else a
 
-def lead_recall(gsrm, records) -> float:
-    "Answer recall where a reference answer also counts as recalled when its leading value (`lead_value`) equals an extracted answer; mean over records."
+def lead_recall(preds, records) -> float:
+    "Answer recall of extracted structures `preds` where a reference answer also counts when its leading value (`lead_value`) equals an extracted answer; mean over records."
     from rlkd_nb.gsrm import as_structure
     from rlkd_nb.judges import answers_equal
-    preds = gsrm.extract_batch([r["problem"] for r in records], [r["reasoning"] for r in records])
     out = []
     for r, p in zip(records, preds):
         ans, ref = [s.answer for s in p.steps], as_structure(r["teacher_structure"]).steps
@@ -132,9 +128,12 @@ def main():
         if g is None: continue
         res["results"][name], res["per_trace"][name] = {}, {}
         for split, recs in list(splits.items()) + [("all_14", splits["dev"] + splits["held_out"])]:
-            r = evaluate_gsrm(g, recs, per_record=True)
-            res["results"][name][split] = {k: r[k] for k in KEYS} | {"seconds": r["seconds"]}
-            if name.startswith("heuristic"): res["results"][name][split]["answer_recall_lead_value"] = lead_recall(g, recs)
+            t0 = time.time()
+            preds = g.extract_batch([x["problem"] for x in recs], [x["reasoning"] for x in recs])    # once: both measures read them
+            secs = round(time.time() - t0, 2)
+            r = evaluate_gsrm(preds, recs, per_record=True)
+            res["results"][name][split] = {k: r[k] for k in KEYS} | {"seconds": secs}
+            if name.startswith("heuristic"): res["results"][name][split]["answer_recall_lead_value"] = lead_recall(preds, recs)
             if split != "all_14":
                 for rec, row in zip(recs, r["records"]): res["per_trace"][name][rec["id"]] = {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}
         if name.startswith("llm"): res["results"][name]["stats"] = dict(g.stats)

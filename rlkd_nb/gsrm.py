@@ -915,8 +915,8 @@ def _replace_value(s: str, v: str, by: str) -> str:
 # %% ../nbs/04_gsrm.ipynb #6e149b58
 _WORK_ORDER, _CHECK_ORDER = ("np", "asked", "section", "unit", "goal", "calc", "plan"), ("check", "np", "calc")   # the questions a step uses, best first
 
-def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str, str | None]:
-    "(meta, sub-problem, answer, what the sub-problem asks for) of one step of a long trace; a check that names nothing asks for None."
+def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str, str | None, str | None]:
+    "(meta, sub-problem, answer, what the sub-problem asks for, the value a check that names nothing re-checks) of one step of a long trace."
     res = [r for ln in g.lines for r in ln.res]
     new = set(g.new)
     main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
@@ -948,7 +948,8 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
     if plan and kind != "check" and desc != "the next result" and desc.lower() not in plan.lower(): meta += f", to find {desc}"
     meta += "."
     if ans and ans not in ("yes", "no") and len(ans) < 40: meta = _replace_value(meta, ans, "it")
-    return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120), None if desc == "the earlier result" else desc
+    unnamed = kind == "check" and desc == "the earlier result" and main    # 'Does re-checking confirm 420?': a later pass may name what it re-checks
+    return _squash(meta), _q(_cap(_detex(q))), _squash(ans or "(no result)", 120), None if unnamed else desc, _detex(main[2]) if unnamed else None
 
 _CLAIM_RE = re.compile(r"=\s*([^=\n]{1,60}?)\s*(?:[.,;]\s|\n|$)")
 
@@ -1024,12 +1025,12 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         warnings.append("no boxed or stated final answer; used the last result stated")
     pq, fa = _task_question(problem), _norm_value(clean_answer(fin))
     named = {}        # value -> the quantity an earlier step reached it as: a check that names nothing re-checks that quantity
-    for i, (meta, q, a, desc) in enumerate(steps):
+    for i, (meta, q, a, desc, checked) in enumerate(steps):
         if desc == "the next result" and pq and _norm_value(clean_answer(a)) == fa:      # it states the final answer: it answers the problem's question
-            steps[i] = (meta.replace("the next result", "the answer to the problem"), _q(pq), a, "the answer to the problem")
-        elif desc is None and q.startswith("Does re-checking confirm "):
-            v = _norm_value(clean_answer(q[25:-1]))
-            if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {q[25:-1]}?"), a, desc)
+            steps[i] = (meta.replace("the next result", "the answer to the problem"), _q(pq), a)
+        elif checked is not None:
+            v = _norm_value(clean_answer(checked))
+            if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {checked}?"), a)
         elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) and not _NP_BAD_RE.search(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
             v = _norm_value(clean_answer(a))
             if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
