@@ -395,3 +395,67 @@ def test_line_cue_opening_tests_keep_every_cue():
                 low = G._lower(o + c + tl)
                 assert G._cue(low) == _plain_cue(low), low
                 if "\n" not in low: assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
+
+from re import _parser as _sre_parse, _constants as _sre_c
+
+def _prefixes(rx, sigma, k=2):
+    """The k-character openings (over the characters `sigma`) of the strings `rx` can match, read off its parsed form: a superset,
+    as lookarounds and word boundaries are taken to hold everywhere; a match shorter than k gives a shorter string."""
+    groups, memo = {}, {}
+    def scan(items):
+        for op, av in items:
+            if op is _sre_c.SUBPATTERN: groups[av[0]] = av; scan(av[3].data)
+            elif op is _sre_c.BRANCH: [scan(a.data) for a in av[1]]
+            elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT): scan(av[2].data)
+            elif op in (_sre_c.ASSERT, _sre_c.ASSERT_NOT): scan(av[1].data)
+    def chars(op, av, flags):      # the characters of `sigma` one character-matching item matches, by `re` itself
+        key = (op, repr(av), flags & re.I)
+        if key not in memo:
+            if op is _sre_c.LITERAL: src = re.escape(chr(av))
+            elif op is _sre_c.NOT_LITERAL: src = "[^" + re.escape(chr(av)) + "]"
+            elif op is _sre_c.ANY: src = "."
+            else:
+                cat = {_sre_c.CATEGORY_DIGIT: r"\d", _sre_c.CATEGORY_NOT_DIGIT: r"\D", _sre_c.CATEGORY_SPACE: r"\s", _sre_c.CATEGORY_NOT_SPACE: r"\S",
+                       _sre_c.CATEGORY_WORD: r"\w", _sre_c.CATEGORY_NOT_WORD: r"\W"}
+                src = "[" + "".join("^" if o is _sre_c.NEGATE else re.escape(chr(a)) if o is _sre_c.LITERAL else
+                                    re.escape(chr(a[0])) + "-" + re.escape(chr(a[1])) if o is _sre_c.RANGE else cat[a] for o, a in av) + "]"
+            memo[key] = [x for x in sigma if re.fullmatch(src, x, flags & re.I)]
+        return memo[key]
+    def seq(items, states, flags):
+        for op, av in items:
+            done, todo = {s for s in states if len(s) >= k}, {s for s in states if len(s) < k}
+            if op in (_sre_c.LITERAL, _sre_c.NOT_LITERAL, _sre_c.ANY, _sre_c.IN): todo = {s + x for s in todo for x in chars(op, av, flags)}
+            elif op is _sre_c.BRANCH: todo = set().union(*(seq(a.data, todo, flags) for a in av[1]))
+            elif op in (_sre_c.SUBPATTERN, _sre_c.GROUPREF):
+                g, add, dele, sub = av if op is _sre_c.SUBPATTERN else groups[av]
+                todo = seq(sub.data, todo, (flags | add) & ~dele)
+            elif op in (_sre_c.MAX_REPEAT, _sre_c.MIN_REPEAT):
+                lo, hi, sub = av
+                for _ in range(lo): todo = seq(sub.data, todo, flags)
+                new, n = set(todo), 0
+                while new and n < hi:       # openings only grow up to k characters: a fixed point is reached
+                    new = seq(sub.data, new, flags) - todo; todo |= new; n += 1
+            elif op not in (_sre_c.AT, _sre_c.ASSERT, _sre_c.ASSERT_NOT): raise ValueError(op)
+            states = done | todo
+        return states
+    tree = _sre_parse.parse(rx.pattern, rx.flags)
+    scan(tree.data)
+    return seq(tree.data, {""}, rx.flags)
+
+SIGMA = [chr(i) for i in range(1, 128)] + ["ſ", "K", "İ", "ı", "é", "•", "٣", "\u00a0", "\u2009", "\u3000", "≈", "×"]
+
+def test_cue_pair_table_keeps_every_cue():
+    "Each first two characters `_LINE_CUE_RE` can open with pass `_CUE_NEXT`, and `_lines` reads the same cues as the plain match on every such pair."
+    pairs = _prefixes(G._LINE_CUE_RE, SIGMA)
+    assert len(pairs) > 250 and not [p for p in pairs if len(p) < 2]       # no match of fewer than two characters
+    for p in pairs:
+        nx = G._CUE_NEXT.get(p[0])
+        assert nx is None or p[1] in nx or p[1] >= "\x80", p
+    tails = ["", " so", "o, let me check", "t wait", "\u00a0we"]
+    for a in SIGMA:
+        for b in SIGMA:
+            for tl in tails:
+                low = G._lower(a + b + tl)
+                if "\n" not in low:
+                    assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
+    assert _prefixes(re.compile(r"(?i:st)ep|a\d"), SIGMA) == {"st", "St", "sT", "ST", "ſt", "ſT", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a٣"}
