@@ -509,7 +509,7 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
     "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
     seen, out, starts = set(given), [], _result_starts(low)
     starts.append(len(low) + 1)       # past every line's end: the walk along `starts` needs no test of its length
-    k, a, match, cue = 0, 0, _RESULT_RE.match, _LINE_CUE_RE.match
+    k, a, match, cue, mk = 0, 0, _RESULT_RE.match, _LINE_CUE_RE.match, object.__new__
     for line in text.split("\n"):     # `_results_at` inlined: one walk along `starts` for the whole trace
         s = a; a += len(line) + 1
         if not line: continue         # half the lines of a trace: the blank line between paragraphs
@@ -518,23 +518,25 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
         s += ind
         e = s + len(body.rstrip(" \t\r"))
         if s >= e: continue
-        res, pos = [], s
-        while starts[k] < e:
-            p = starts[k]; k += 1
-            if p < pos: continue
-            m = match(low, p, e)
-            if m: vs, ve = m.span("v"); res.append((vs, ve, _norm_value(low[vs:ve]), low[p] in "=≈\\")); pos = m.end()
-        if res:
-            vals = [v for *_, v, eq in res if eq or v not in given]     # restating a value of the problem is no result
-            new = [v for v in vals if v not in seen]
-            seen.update(vals)
-        else: vals, new = [], []
+        vals = new = res = ()           # most lines state no result: nothing is allocated for them
+        if starts[k] < e:
+            res, vals, pos = [], [], s
+            while starts[k] < e:
+                p = starts[k]; k += 1
+                if p < pos: continue
+                m = match(low, p, e)
+                if m:
+                    vs, ve = m.span(1); v = _norm_value(low[vs:ve]); eq = low[p] in "=≈\\"     # group 1: "v", the value
+                    res.append((vs, ve, v, eq)); pos = m.end()
+                    if eq or v not in given: vals.append(v)     # restating a value of the problem is no result
+            if res: new = [v for v in vals if v not in seen]; seen.update(vals)
+            else: res = vals = ()
         if ind >= 2 and out: c = "sub"
         # `cue(low, s)`, not tried where the line's first two characters open no cue, list mark or heading (a fifth of the lines
         # that have none: '\\[', '$', '= ', '-2', 'si', '6 ', ...); a character outside ASCII is left to the match
         elif (nx := _CUE_NEXT.get(low[s])) is not None and e > s + 1 and (c2 := low[s + 1]) not in nx and c2 < "\x80": c = None
         else: c = (c := cue(low, s)) and c.lastgroup
-        out.append(_Line(s, e, c, vals, new, res))
+        ln = mk(_Line); ln.s = s; ln.e = e; ln.cue = c; ln.vals = vals; ln.new = new; ln.res = res; out.append(ln)   # `_Line(s, e, c, vals, new, res)` without a call of `__init__`
     return out
 
 # %% ../nbs/04_gsrm.ipynb #da1029f0
@@ -547,15 +549,16 @@ class _Group:
 
 def _group(lines: list[_Line]) -> list[_Group]:
     "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
-    groups: list[_Group] = []
-    g = None                          # the step being built: groups[-1]
-    for ln in lines:
-        if g is None: g = _Group(ln); groups.append(g); continue
+    if not lines: return []
+    g = _Group(lines[0]); groups = [g]            # the step being built: groups[-1]
+    for ln in lines[1:]:
         cue = ln.cue
-        if cue == "sub": g.add(ln); continue
-        opens = cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
-        if opens or (ln.new and g.new): g = _Group(ln); groups.append(g)
-        else: g.add(ln)
+        if cue != "sub" and (cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
+                             or (ln.new and g.new)):
+            g = _Group(ln); groups.append(g)
+        else:                                    # `g.add(ln)` inlined (a line without values adds none: its `new` is part of `vals`)
+            g.lines.append(ln); g.e = ln.e
+            if ln.vals: g.has_result = True; g.new += ln.new
     return groups
 
 # %% ../nbs/04_gsrm.ipynb #bae1d3ac

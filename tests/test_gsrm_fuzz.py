@@ -157,6 +157,30 @@ def test_merge_equals_the_plain_merge():
         fast = [(g.s, g.e, g.kind) for g in G._merge([G._Group(l) for l in lines], cap)]
         assert fast == [(g.s, g.e, g.kind) for g in _plain_merge([G._Group(l) for l in lines], cap)]
 
+def _plain_group(lines):
+    "`_group` as first written: `_Group.add` for each line that joins the step."
+    groups, g = [], None
+    for ln in lines:
+        if g is None: g = G._Group(ln); groups.append(g); continue
+        cue = ln.cue
+        if cue == "sub": g.add(ln); continue
+        opens = cue in G._BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= G.MIN_STEP))
+        if opens or (ln.new and g.new): g = G._Group(ln); groups.append(g)
+        else: g.add(ln)
+    return groups
+
+def test_group_equals_the_plain_group():
+    "The step grouping with `_Group.add` inlined, on random lines (values as `_lines` gives them: none as (), new ones a part of them)."
+    r = random.Random(25)
+    kinds = [None, "plan", "head", "alt", "check", "doubt", "concl", "sub"]
+    key = lambda gs: [(g.s, g.e, g.kind, g.new, g.has_result, [id(ln) for ln in g.lines]) for g in gs]
+    for _ in range(3000):
+        pos, lines = 0, []
+        for _ in range(r.randrange(0, 40)):
+            n = r.randrange(1, 400); vals = r.choice([(), [], ["1"], ["2", "3"], ["4", "4"]])
+            lines.append(G._Line(pos, pos + n, r.choice(kinds), vals, [v for v in vals if r.random() < 0.5] if vals else ())); pos += n + 1
+        assert key(G._group(lines)) == key(_plain_group(lines))
+
 def _plain_cue(low, s=0):
     "`_cue` as first written: list marks, then a cue, else a heading, in three matches."
     m = G._LEAD_MARK_RE.match(low, s)
@@ -185,7 +209,7 @@ def test_one_pass_readers_equal_the_plain_ones():
     for _ in range(3000):
         t = "\n".join(r.choice(LINE_HEADS) + _text(r, r.randrange(0, 12)) for _ in range(r.randrange(1, 6)))
         t += r.choice(["", " wrong", "xwrong", " mistake.", "_incorrect", "é contradict"]); low = G._lower(t)
-        assert [(l.s, l.e, l.cue, l.vals, l.new, l.res) for l in G._lines(t, low, {"1", "12"})] == _plain_lines(t, low, {"1", "12"}), t
+        assert [(l.s, l.e, l.cue, list(l.vals), list(l.new), list(l.res)) for l in G._lines(t, low, {"1", "12"})] == _plain_lines(t, low, {"1", "12"}), t
         s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
         assert G._cue(low, s) == _plain_cue(low, s)
         m1, m2 = G._SENT_END_RE.search(t, s, e), re.compile(r"[.?!] |\n").search(t, s, e)
