@@ -72,10 +72,21 @@ def _low1(s: str) -> str: return s[:1].lower() + s[1:] if len(s) < 2 or not s[1:
 # %% ../nbs/04_gsrm.ipynb #a13d5d88
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
+_ASCII_BYTES = bytes(range(128))
+
 def _lower(s: str) -> str:
     "Lower-cased copy with the same length, so indices carry over (a few characters change length under `str.lower`)."
-    l = s.lower()
-    return l if len(l) == len(s) else s.translate(_ASCII_LOWER)
+    if s.isascii(): return s.lower()
+    # `l = s.lower(); return l if len(l) == len(s) else s.translate(_ASCII_LOWER)` without `str.lower`'s slow path over the whole text
+    # (it takes half as long again as all the rest of the line reading): ASCII letters are lowered as UTF-8 bytes (which no other
+    # character's bytes include), then each of the few other characters that lower-casing changes is replaced
+    b = s.encode("utf-8", "surrogatepass")
+    t = b.lower().decode("utf-8", "surrogatepass")                  # `s.translate(_ASCII_LOWER)`
+    cased = {c: l for c in set(b.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")) if (l := c.lower()) != c}
+    if any(len(l) != 1 for l in cased.values()): return t           # `str.lower` would change the length
+    if "Σ" in cased or any(l.lower() != l for l in cased.values()): return s.lower()     # a final sigma depends on its neighbours
+    for c, l in cased.items(): t = t.replace(c, l)
+    return t
 
 _TEX_RE = re.compile(r"\\[()\[\]]|\$+|\\(?:left|right|displaystyle)\b|\\[,;! ]")
 _TEX_SYM = {"\\cdot": "·", "\\times": "×", "\\ldots": "…", "\\dots": "…", "\\cdots": "…", "\\approx": "≈", "\\le": "≤", "\\ge": "≥", "\\div": "÷"}

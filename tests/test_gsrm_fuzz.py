@@ -483,3 +483,17 @@ def test_cue_pair_table_keeps_every_cue():
                 if "\n" not in low:
                     assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
     assert _prefixes(re.compile(r"(?i:st)ep|a\d"), SIGMA) == {"st", "St", "sT", "ST", "ſt", "ſT", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a٣"}
+
+def test_lower_equals_the_plain_lower():
+    "`_lower` (ASCII letters lowered as UTF-8 bytes, then the other characters lower-casing changes) equals `str.lower`, or the ASCII lowering where that changes the length."
+    def plain(s):
+        l = s.lower()
+        return l if len(l) == len(s) else s.translate(G._ASCII_LOWER)
+    r = random.Random(26)
+    chars = list("aZ09 .,\n") + ["Σ", "σ", "ς", "Δ", "İ", "ı", "K", "ſ", "É", "ß", "ẞ", "≈", "×", "ǅ", "Ǆ", "\ud800", "\U0001D400", "ﬁ", "Ω", "\u0345"]
+    for _ in range(30000):
+        s = "".join(r.choice(chars) for _ in range(r.randrange(0, 12)))
+        assert G._lower(s) == plain(s), repr(s)
+    for i in list(range(0x10000)) + list(range(0x10000, 0x110000, 97)):     # every character of the BMP between two letters
+        s = "A" + chr(i) + "b" + chr(i)
+        assert G._lower(s) == plain(s), hex(i)
