@@ -999,7 +999,8 @@ def clean_answer(v: str) -> str:
 
 def _last_box(s: str) -> str | None:
     "`last_boxed(s)`, reading only from the last '\\boxed' or '\\fbox' on when that box closes: where a box ends depends only on what follows it."
-    k = max(s.rfind("\\boxed"), s.rfind("\\fbox"))
+    k = s.rfind("\\boxed")
+    k = max(k, s.rfind("\\fbox", k + 1))      # `max(s.rfind("\\boxed"), s.rfind("\\fbox"))`: the two never start at the same place
     if k < 0: return None
     b = last_boxed(s[k:])
     return b if b is not None else last_boxed(s)
@@ -1009,8 +1010,14 @@ def final_result(text: str) -> str | None:
     tail = text[-4000:]
     b = _last_box(tail)    # the braces of up to 4000 characters of LaTeX are not tokenised for the one box at the end
     if b: return clean_answer(b)
-    m = None
-    for m in _ANSWER_IS_RE.finditer(tail, max(0, len(tail) - 1500)): pass
+    m, p = None, max(0, len(tail) - 1500)
+    # every match holds 'answer' (in any case, its 's' maybe 'ſ', which re.I matches too) at most 6 characters after its start ('final
+    # answer'): the pattern, which has no literal for `re` to scan for, is tried only from there on (where it is found at all)
+    low = _lower(tail[p:])
+    a, b = low.find("answer"), low.find("anſwer")
+    q = a if b < 0 else b if a < 0 else min(a, b)
+    if q >= 0:
+        for m in _ANSWER_IS_RE.finditer(tail, p + max(0, q - 6)): pass
     if m is None: return None
     return clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
 
@@ -1064,8 +1071,9 @@ def extract_trace(reasoning: str,  # a long reasoning trace
 # %% ../nbs/04_gsrm.ipynb #206a29c7
 def _is_lines(text: str) -> bool:
     "Whether `text` is a line-per-step solution (annotations, a '####' line, or a few short lines) rather than a long trace."
-    if "<<" in text and _CALC_FULL_RE.search(text): return True
-    if "####" in text and re.search(r"^[ \t]*####", text, re.M): return True     # the quick test first: most traces have no '####'
+    # the quick tests first: most traces have no '####' and no '<<'; and a search for one character ('<', '#') is quicker still
+    if "<" in text and "<<" in text and _CALC_FULL_RE.search(text): return True
+    if "#" in text and "####" in text and re.search(r"^[ \t]*####", text, re.M): return True
     return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text[:40], re.I)
 
 class HeuristicGSRM(GSRM):
@@ -1082,7 +1090,7 @@ class HeuristicGSRM(GSRM):
     def extract(self, problem: str, reasoning: str) -> Structure:
         "Decompose one reasoning path (the problem's question and numbers help name and place the steps)."
         reasoning, offset = "" if reasoning is None else str(reasoning), 0
-        if "</think>" in reasoning or reasoning.lstrip()[:7].lower() == "<think>":
+        if "<" in reasoning and ("</think>" in reasoning or reasoning.lstrip()[:7].lower() == "<think>"):    # no '<': neither tag (quick)
             head = reasoning.split("</think>", 1)[0]
             m = re.match(r"\s*(?:<think>)?\s*", head, re.I)
             offset, reasoning = m.end(), head[m.end():].rstrip()

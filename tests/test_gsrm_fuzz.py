@@ -497,3 +497,59 @@ def test_lower_equals_the_plain_lower():
     for i in list(range(0x10000)) + list(range(0x10000, 0x110000, 97)):     # every character of the BMP between two letters
         s = "A" + chr(i) + "b" + chr(i)
         assert G._lower(s) == plain(s), hex(i)
+
+def _plain_final_result(text):
+    "`final_result` as first written: the answer pattern tried all along the last 1,500 characters."
+    tail = text[-4000:]
+    b = G._last_box(tail)
+    if b: return G.clean_answer(b)
+    m = None
+    for m in G._ANSWER_IS_RE.finditer(tail, max(0, len(tail) - 1500)): pass
+    if m is None: return None
+    return G.clean_answer(re.split(r"(?<=[^\d\\])[.;](?:\s|$)|\s(?:because|since|which)\b", m.group("v"))[0])
+
+def test_final_answer_scan_from_the_first_answer_word_finds_the_same():
+    "The answer pattern tried only from 6 characters before the first 'answer' (lowered; 'ſ' for 's') finds what the full scan finds."
+    r = random.Random(27)
+    pieces = WORDS + ["answer", "Answer", "ANSWER", "anſwer", "AnSwEr", "final answer", "Final Answer", "the answer", "THE ANSWER", "is", " is ",
+                      ":", "=", "should be", " 42", "\\boxed{7}", "\\fbox{8}", "x" * 700, "\n"]
+    n = 0
+    for _ in range(6000):
+        t = "".join(r.choice(pieces) + r.choice(["", " "]) for _ in range(r.randrange(0, 30)))
+        got = G.final_result(t)
+        assert got == _plain_final_result(t), t
+        n += got is not None
+    assert n > 1000, n
+    for i in range(0x10000):        # every character the pattern takes for a letter of 'answer' (re.I), in place of it
+        x = chr(i)
+        for k, ch in enumerate("answer"):
+            if re.fullmatch(ch, x, re.I):
+                t = "So the final " + "answer"[:k] + x + "answer"[k + 1:] + " is 42."
+                assert G.final_result(t) == _plain_final_result(t) == "42", t
+
+def _plain_is_lines(text):
+    "`_is_lines` as first written: no one-character search before '<<' and '####'."
+    if "<<" in text and G._CALC_FULL_RE.search(text): return True
+    if "####" in text and re.search(r"^[ \t]*####", text, re.M): return True
+    return "\n\n" not in text.strip() and text.count("\n") < 25 and not re.match(r"\s*(?:okay|ok|alright|hmm|so,? i|let me|i need)\b", text[:40], re.I)
+
+def _plain_extract(problem, reasoning, max_steps=20):
+    "`HeuristicGSRM.extract` (mode 'auto') as first written: no search for '<' before the think tags."
+    reasoning, offset = "" if reasoning is None else str(reasoning), 0
+    if "</think>" in reasoning or reasoning.lstrip()[:7].lower() == "<think>":
+        head = reasoning.split("</think>", 1)[0]
+        m = re.match(r"\s*(?:<think>)?\s*", head, re.I)
+        offset, reasoning = m.end(), head[m.end():].rstrip()
+    if not reasoning.strip(): return G.Structure(warnings=["empty reasoning"])
+    if _plain_is_lines(reasoning): return G.extract_lines(reasoning, problem, offset)
+    return G.extract_trace(reasoning, problem, offset, max_steps)
+
+def test_tag_and_mode_tests_equal_the_plain_ones():
+    "The searches for '<' and '#' before the think tags, '<<' and '####' skip no text the plain tests take."
+    r = random.Random(28)
+    pieces = WORDS + ["<think>", "</think>", "<THINK>", "<", "<<", "<<2*3=6>>", "<<a>>", ">>", "####", "#### 6", "#", "\n\n", "  ", "Okay, so"]
+    g = HeuristicGSRM()
+    for _ in range(3000):
+        t = "".join(r.choice(pieces) + r.choice(["", " ", "\n"]) for _ in range(r.randrange(0, 25)))
+        assert G._is_lines(t) == _plain_is_lines(t), t
+        assert g.extract("p", t).to_dict() == _plain_extract("p", t).to_dict(), t
