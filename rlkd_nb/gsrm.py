@@ -138,14 +138,32 @@ _HEADS = ("=", "≈", "\\approx", "is", "are", "was", "were", "equal", "give", "
           "that's", "it's", "leave", "left with", "come", "simplifies to", "a total of", "sum of")   # how each alternative of _RESULT_RE begins
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
+_WORD_HEADS = tuple(h for h in _HEADS[3:] if h not in ("become", "come", "total", "a total of"))   # the verbs searched for alone
+
 def _result_starts(low: str) -> list[int]:
     "Sorted positions where `_RESULT_RE` can match in `low`: each '=', '≈', '\\approx', and each result verb not preceded by a letter or digit."
-    out = []
-    for h in _HEADS:            # no head begins another at the same place, so each position comes once
-        i, word = low.find(h), h[0].isalpha()
+    out, find = [], low.find        # no head begins another at the same place, so each position comes once
+    add = out.append
+    for h in ("=", "≈", "\\approx"):
+        i = find(h)
+        while i >= 0: add(i); i = find(h, i + 1)
+    for h in _WORD_HEADS:
+        i = find(h)
         while i >= 0:
-            if not (word and i and low[i - 1] in _ASCII_WORD): out.append(i)
-            i = low.find(h, i + 1)
+            if not i or low[i - 1] not in _ASCII_WORD: add(i)
+            i = find(h, i + 1)
+    # one search each for 'come' and 'total' also finds 'become' and 'a total of' (two searches of the whole trace fewer)
+    i = find("come")
+    while i >= 0:
+        if not i or low[i - 1] not in _ASCII_WORD: add(i)
+        elif i >= 2 and low[i - 2:i] == "be" and (i == 2 or low[i - 3] not in _ASCII_WORD): add(i - 2)      # 'become'
+        i = find("come", i + 1)
+    i = find("total")
+    while i >= 0:
+        if not i or low[i - 1] not in _ASCII_WORD:
+            add(i)
+            if i >= 2 and low[i - 2:i] == "a " and (i == 2 or low[i - 3] not in _ASCII_WORD) and low.startswith(" of", i + 5): add(i - 2)   # 'a total of'
+        i = find("total", i + 1)
     return sorted(out)
 
 def _results_at(low: str, starts: list[int], s: int, e: int) -> list[tuple[int, int, str, bool]]:

@@ -553,3 +553,22 @@ def test_tag_and_mode_tests_equal_the_plain_ones():
         t = "".join(r.choice(pieces) + r.choice(["", " ", "\n"]) for _ in range(r.randrange(0, 25)))
         assert G._is_lines(t) == _plain_is_lines(t), t
         assert g.extract("p", t).to_dict() == _plain_extract("p", t).to_dict(), t
+
+def _plain_result_starts(low):
+    "`_result_starts` as first written: one search for each head of `_HEADS`."
+    out = []
+    for h in G._HEADS:
+        i, word = low.find(h), h[0].isalpha()
+        while i >= 0:
+            if not (word and i and low[i - 1] in G._ASCII_WORD): out.append(i)
+            i = low.find(h, i + 1)
+    return sorted(out)
+
+def test_result_starts_equal_the_plain_ones():
+    "'become' found as 'come' after 'be' and 'a total of' as 'total' after 'a ': the same starts as one search for each head."
+    r = random.Random(29)
+    pieces = ["a total of", "a total", "total of", "total", "totals", "a", "a ", "ba", "become", "becomes", "come", "comes to", "be", "b", "e", " of",
+              "of", "xa total of", "_become", "is", "this", "=", "≈", "\\approx", " ", "\n", "(", "5", "é"]
+    for _ in range(30000):
+        low = G._lower("".join(r.choice(pieces) for _ in range(r.randrange(0, 10))))
+        assert G._result_starts(low) == _plain_result_starts(low), low
