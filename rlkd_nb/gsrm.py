@@ -578,13 +578,14 @@ class _Group:
 
 def _group(lines: list[_Line]) -> list[_Group]:
     "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
-    if not lines: return []
-    g = _Group(lines[0]); groups = [g]            # the step being built: groups[-1]
-    for ln in lines[1:]:
+    groups, mk, g = [], object.__new__, None      # g: the step being built, groups[-1]
+    for ln in lines:
         cue = ln.cue
-        if cue != "sub" and (cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
-                             or (ln.new and g.new)):
-            g = _Group(ln); groups.append(g)
+        if g is None or (cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
+                         or (ln.new and g.new and cue != "sub")):         # ('sub' is no boundary)
+            # `_Group(ln)` without a call of `__init__`
+            g = mk(_Group); g.lines = [ln]; g.kind = cue; g.new = list(ln.new); g.has_result = bool(ln.vals); g.s = ln.s; g.e = ln.e
+            groups.append(g)
         else:                                    # `g.add(ln)` inlined (a line without values adds none: its `new` is part of `vals`)
             g.lines.append(ln); g.e = ln.e
             if ln.vals: g.has_result = True; g.new += ln.new
@@ -611,14 +612,16 @@ def _merge(groups: list[_Group], cap: int) -> list[_Group]:
                 for g in gs[i + 1:i + k]: gs[i].absorb(g)
             gs = gs[::k]
     last_check = max((j for j, g in enumerate(gs) if g.kind == "check"), default=-1)   # the final verification stays a step
-    def key(j): return (_RANK.get(gs[j].kind, 0) + (j == last_check)) << 62 | gs[j].e - gs[j].s   # (rank, length) as one int, which compares faster
-    keys = [key(j) for j in range(len(gs))]    # kept current: a merge changes only the key of the step that absorbs
+    rank = _RANK.get      # a step's key: (rank, length) as one int, which compares faster, `(rank(g.kind, 0) + (j == last_check)) << 62 | g.e - g.s`
+    keys = [(rank(g.kind, 0) + (j == last_check)) << 62 | g.e - g.s for j, g in enumerate(gs)]   # kept current: a merge changes only the key of the step that absorbs
     while len(gs) > cap:
         i = keys.index(min(keys[1:]), 1)       # the first weakest after the first step: `min(range(1, len(gs)), key=keys.__getitem__)`
         if i < last_check: last_check -= 1
         elif i == last_check: last_check = -1
-        gs[i - 1].absorb(gs[i]); del gs[i], keys[i]
-        keys[i - 1] = key(i - 1)
+        a, b = gs[i - 1], gs[i]
+        a.lines += b.lines; a.new += b.new; a.has_result |= b.has_result; a.e = b.e      # `a.absorb(b)` inlined
+        del gs[i], keys[i]
+        keys[i - 1] = (rank(a.kind, 0) + (i - 1 == last_check)) << 62 | a.e - a.s
     return gs
 
 # %% ../nbs/04_gsrm.ipynb #c38463d4

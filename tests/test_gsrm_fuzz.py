@@ -152,10 +152,11 @@ def test_merge_equals_the_plain_merge():
     for _ in range(500):
         n, pos, lines = r.randrange(1, 60), 0, []
         for _ in range(n):
-            ln = r.randrange(1, 300); lines.append(G._Line(pos, pos + ln, r.choice(kinds), [], [])); pos += ln + 1
+            ln, vals = r.randrange(1, 300), r.choice([(), [], ["1"], ["2", "3"]])
+            lines.append(G._Line(pos, pos + ln, r.choice(kinds), vals, vals[:r.randrange(len(vals) + 1)])); pos += ln + 1
         cap = r.randrange(1, 20)
-        fast = [(g.s, g.e, g.kind) for g in G._merge([G._Group(l) for l in lines], cap)]
-        assert fast == [(g.s, g.e, g.kind) for g in _plain_merge([G._Group(l) for l in lines], cap)]
+        key = lambda gs: [(g.s, g.e, g.kind, g.new, g.has_result, [id(ln) for ln in g.lines]) for g in gs]
+        assert key(G._merge([G._Group(l) for l in lines], cap)) == key(_plain_merge([G._Group(l) for l in lines], cap))
 
 def _plain_group(lines):
     "`_group` as first written: `_Group.add` for each line that joins the step."
