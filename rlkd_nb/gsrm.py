@@ -218,10 +218,10 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     return f"What is {obj}?"
 
 # %% ../nbs/04_gsrm.ipynb #3bbab007
-def _first_match(pat: re.Pattern, quick: re.Pattern, s: str):
-    "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text, and `pat.match` there decides."
+def _first_match(pat: re.Pattern, quick: re.Pattern, s: str, low: str | None = None):
+    "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text (`low`, if the caller has it), and `pat.match` there decides."
     if not s.isascii(): return pat.search(s)
-    low, pos = s.lower(), 0
+    low, pos = low or s.lower(), 0
     while (c := quick.search(low, pos)):
         if (m := pat.match(s, c.start())): return m
         pos = c.start() + 1
@@ -234,6 +234,23 @@ _PLAN_CLAUSE_RE = re.compile(
     r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
     r"\s+(?P<rest>(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3,200})", re.I)
 _PLAN_CLAUSE_QUICK = re.compile(r"i\s|we\s|let|to\s")     # how a plan clause can open (lower-case)
+# `_PLAN_CLAUSE_RE` up to its rest, which is only looked at (it must open with 3 allowed characters): its greedy run (at most 200) is read
+# after by `_REST_RUN_RE`, a plain character class repeated (a repeated group that ignores case costs `re` hundreds of steps a character;
+# the allowed characters hold no letter, so case does not matter). The two 'i|we' openings share one branch (only one of them can match
+# where the other does: an auxiliary or a verb follows the whitespace). Without `re.I`, for lowered ASCII text.
+_PLAN_HEAD = (r"(?<![\w'])(?:(?:i|we)\s+(?:(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
+              r"(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect))|(?P<let>let me|let's|let us)|"
+              r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
+              r"\s+(?=(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3})")
+_PLAN_HEAD_RE, _PLAN_HEAD_LOW_RE = re.compile(_PLAN_HEAD, re.I), re.compile(_PLAN_HEAD)
+_REST_RUN_RE = re.compile(r"(?:[^.?!\n;:]+|\.(?=\d)|(?<=[\d)])!)*")
+
+def _plan_match(s: str, low: str | None = None):
+    "`_PLAN_CLAUSE_RE.search(s)` as (start, aux, let, v, rest), aux, let and v lower-cased (None when it does not match); `low`: `s.lower()`, if the caller has it."
+    m = _first_match(_PLAN_HEAD_LOW_RE, _PLAN_CLAUSE_QUICK, low := low or s.lower(), low) if s.isascii() else _PLAN_HEAD_RE.search(s)
+    if not m: return None
+    p, aux, let, v = m.end(), m.group("aux"), m.group("let"), m.group("v")
+    return m.start(), aux and aux.lower(), let and let.lower(), v and v.lower(), s[p:min(_REST_RUN_RE.match(s, p).end(), p + 200)]
 _PRON = {"i": "it", "me": "it", "my": "its", "we": "it", "us": "it", "our": "its", "i'm": "it is", "i've": "it has", "i'll": "it will",
          "we're": "it is", "myself": "itself"}
 _PRON_RE = re.compile(r"(?<![\w'])(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])", re.I)
@@ -248,19 +265,19 @@ def _third(verb: str) -> str:
     if w.endswith(("s", "sh", "ch", "x", "z", "o")): return v + "es"
     return v[:-1] + "ies" if len(w) > 1 and w[-1] == "y" and w[-2] not in "aeiou" else v + "s"
 
-def _plan_clause(sent: str) -> str | None:
-    "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
-    m = _first_match(_PLAN_CLAUSE_RE, _PLAN_CLAUSE_QUICK, sent[:400])
-    if not m: return None
-    rest, aux = m.group("rest").strip(), (m.group("aux") or "").lower()
+def _plan_clause(sent: str, low: str | None = None) -> str | None:
+    "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing); `low`: `sent.lower()`, if the caller has it."
+    if not (pm := _plan_match(sent[:400], low and low[:400])): return None
+    _, aux, let, v, rest = pm
+    rest, aux = rest.strip(), aux or ""
     first, _, tail = rest.partition(" ")
     if aux in ("should", "can", "must", "could", "might", "may"): out = f"{aux} {rest}"
-    elif m.group("let") or aux in ("will", "'ll"):
+    elif let or aux in ("will", "'ll"):
         if first.lower() in ("just", "now", "first", "quickly", "carefully", "also", "again", "then") and tail:
             f2, _, t2 = tail.partition(" "); out = f"{first.lower()} {_third(f2)} {t2}".strip()
         else: out = _third(first) + (" " + tail if tail else "")
     elif aux: out = f"{_AUX3.get(aux, aux)} {rest}"
-    elif m.group("v"): out = f"{_third(m.group('v'))} {rest}"
+    elif v: out = f"{_third(v)} {rest}"
     else: out = f"sets out to {rest}"
     return _pronouns_out(out).strip(" ,")
 
@@ -730,7 +747,7 @@ _PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|ge
 
 def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
-    c = _plan_clause(sent)
+    c = _plan_clause(sent, low)      # read only if `sent` is ASCII, where `low` (from `_lower`) is `sent.lower()`
     if c and c.startswith(("could ", "might ", "may ")): return None
     return _detex(c) if c and len(c) >= 12 and not _filler(c) else None
 

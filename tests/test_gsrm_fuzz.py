@@ -227,6 +227,23 @@ def test_quick_scans_of_lowered_ascii_equal_the_plain_patterns():
             assert span(G._first_match(G._PLAN_CLAUSE_RE, G._PLAN_CLAUSE_QUICK, t)) == span(G._PLAN_CLAUSE_RE.search(t)), t
             assert span(G._first_match(G._BASE_VP_RE, G._BASE_VP_QUICK, t)) == span(G._BASE_VP_RE.search(t)), t
 
+def _plain_plan(t):
+    "`_plan_match`'s answer read off the plain pattern: (start, aux, let, v, rest), the three words lower-cased."
+    m = G._PLAN_CLAUSE_RE.search(t)
+    return m and (m.start(), *(m.group(k) and m.group(k).lower() for k in ("aux", "let", "v")), m.group("rest"))
+
+def test_plan_head_and_rest_run_equal_the_plain_pattern():
+    "`_plan_match` (the head, its rest only looked at, then the rest's run read after) finds what `_PLAN_CLAUSE_RE` finds, with the same groups."
+    r = random.Random(23)
+    rest = ["x", "ab", "9", "1.5", "3!", "(2)!", "x!", "! ", ".", ". ", "..", "?", ";", ":", "\n", "=", " ", "  ", "\t", "\u00a0", "\u2003", "é", "٣",
+            ".٣", "word " * 30, "I", "We", "i", "let me", "LET'S", "to find", "to\tcheck", "I\u00a0will", "we  can", "ı will", "İ can", "K", "'", "x'"]
+    for _ in range(20000):
+        t = "".join(r.choice(PHRASES + rest) + r.choice(["", " ", " ", "  "]) for _ in range(r.randrange(1, 16)))
+        if r.random() < 0.2: t = t.upper()
+        assert G._plan_match(t) == G._plan_match(t, G._lower(t)) == _plain_plan(t), t
+    for t in ("let me " + "x" * 300, "let me " + "x" * 199 + ".5", "let me " + "x" * 199 + ". 5", "let me ab.", "let me abc.", "I will  ab", "I will 3!x"):
+        assert G._plan_match(t) == _plain_plan(t), t
+
 EXPR_CHARS = list("0123456789 \n\t.+-−*/×÷^()!,\\abXYZ{}=é$;:٣") + ["\u00a0", "\x1c"]
 NP_END_WORDS = ["is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be", "approximately",
                 "about", "exactly", "just", "indeed", "then", "now", "still", "simply", ":", "IS", "Is", "is:", "isabout", "the total", "x", "İs"]
