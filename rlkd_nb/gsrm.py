@@ -182,10 +182,35 @@ def _goal_verbs(low: str):
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
                           r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
                           r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
+# `_GOAL_PRE_RE`'s words, all ending where its first branch needs them (any word before ' to' ends in 'to'), its adverbs and its second branch
+_PRE_WORDS = ("to", "let me", "let's", "let us", "i'll", "i will", "i should", "we should", "we can", "i can", "asks", "asking", "first", "then", "next",
+              "now", "so", "and")
+_PRE_ADVS, _PRE_START_RE = ("first", "now", "just", "quickly", "carefully", "also", "again"), re.compile(r"\W*(?:(?:first|then|next|now|so|and)\W+)?$")
+
+def _goal_pre(low: str, i: int) -> bool:
+    "`_GOAL_PRE_RE.search(low, max(0, i - 40), i)`: its first branch by string tests on the end of low[i-40:i] (a word, whitespace, maybe an adverb and whitespace), its second (which opens with '^') only where i <= 40."
+    t = low[max(0, i - 40):i]
+    if len(u := t.rstrip()) < len(t):
+        if u.endswith(_PRE_WORDS): return True
+        if u.endswith(_PRE_ADVS):
+            v = u[:len(u) - len(next(w for w in _PRE_ADVS if u.endswith(w)))]
+            if len(x := v.rstrip()) < len(v) and x.endswith(_PRE_WORDS): return True
+    return i <= 40 and _PRE_START_RE.match(low, 0, i) is not None
 # every way a cut opens starts with whitespace or one of '=\\$,;:': the lookahead fails fast at other characters (a case-ignoring pattern is slow to fail)
 _OBJ_CUT_RE = re.compile(r"(?=[\s=\\$,;:])(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
                          r"and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
 _OBJ_TAIL_RE = re.compile(r"\s+(?:first|again|now|here|too|also|then)$", re.I)
+_OBJ_CUT_LOW_RE, _TAIL_WORDS = re.compile(_OBJ_CUT_RE.pattern), ("first", "again", "now", "here", "too", "also", "then")
+
+def _trim_obj(s: str, low: str) -> str:
+    "`_OBJ_TAIL_RE.sub('', _OBJ_CUT_RE.sub('', s).strip().rstrip('.,:;'))` for `s` and its lowered `low` (from `_lower`): in ASCII text without a line break (where a cut runs to the end) the cut is found in `low` by the pattern without `re.I`, and a final word of `_OBJ_TAIL_RE` (none ends another) after whitespace by string tests."
+    if not s.isascii() or "\n" in s: return _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", s).strip().rstrip(".,:;"))
+    if (m := _OBJ_CUT_LOW_RE.search(low)): s = s[:m.start()]
+    s = s.strip().rstrip(".,:;")
+    if (t := s[-5:].lower()).endswith(_TAIL_WORDS):
+        k = len(s) - len(next(w for w in _TAIL_WORDS if t.endswith(w)))
+        if k and s[k - 1].isspace(): return s[:k].rstrip()
+    return s
 _WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who)\b", re.I)
 _FINITE_RE = re.compile(r"\b(?:is|are|was|were|did|does|has|have|had|can|could|will|would|equals?|gives?|holds?|works?|makes?|matches?)\b|n't\b|[=<>≈]", re.I)
 _VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|my answer|the answer|the result|the calculation|the math|"
@@ -201,10 +226,10 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
     for m in _goal_verbs(low):
-        if _GOAL_PRE_RE.search(low, max(0, m.start() - 40), m.start()): break
+        if _goal_pre(low, m.start()): break
     else: return None
     v = m.group("v")
-    obj = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", sent[m.start("obj"):m.end("obj")]).strip().rstrip(".,:;"))
+    obj = _trim_obj(sent[m.start("obj"):m.end("obj")], low[m.start("obj"):m.end("obj")])
     if len(obj) < 2 or _VAGUE_RE.match(obj): return None
     if v in ("check", "verify", "double-check", "confirm", "make sure"):
         if _WH_RE.match(obj) and not re.match(r"(?:if|whether)\b", obj, re.I): return _cap(obj) + "?"
@@ -755,13 +780,15 @@ _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need 
                          r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
 _VP_HINT = re.compile(r"let|i[' ]|we")
 _BASE_VP_QUICK = re.compile(r"let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should)")
+_BASE_VP_LOW_RE = re.compile(_BASE_VP_RE.pattern)     # for lowered ASCII text: the same spans, without the slower `re.I`
 
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
-    m = _first_match(_BASE_VP_RE, _BASE_VP_QUICK, sent[:400])
+    s = sent[:400]
+    m = _first_match(_BASE_VP_LOW_RE, _BASE_VP_QUICK, low[:400], low[:400]) if s.isascii() else _BASE_VP_RE.search(s)   # `low`: `s.lower()` in ASCII text
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
-    rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
+    rest = _trim_obj(s[m.start("rest"):m.end("rest")], low[m.start("rest"):m.end("rest")])
     if len(rest) < 3 or _VAGUE_RE.match(rest) or _filler(rest) or _DANGLING_RE.search(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 

@@ -244,6 +244,36 @@ def test_plan_head_and_rest_run_equal_the_plain_pattern():
     for t in ("let me " + "x" * 300, "let me " + "x" * 199 + ".5", "let me " + "x" * 199 + ". 5", "let me ab.", "let me abc.", "I will  ab", "I will 3!x"):
         assert G._plan_match(t) == _plain_plan(t), t
 
+def _plain_vp_question(sent):
+    "`_vp_question` as first written: the case-ignoring pattern on the sentence, the object cut and its tail word by their patterns."
+    m = G._BASE_VP_RE.search(sent[:400])
+    if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
+    rest = G._OBJ_TAIL_RE.sub("", G._OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
+    if len(rest) < 3 or G._VAGUE_RE.match(rest) or G._filler(rest) or G._DANGLING_RE.search(rest): return None
+    return f"What do we get when we {m.group('v').lower()} {G._detex(rest)}?"
+
+def test_goal_and_action_readers_equal_the_plain_patterns():
+    "The goal's lead-in words (`_goal_pre`), its object's cut and tail word (`_trim_obj`) and the action question on lowered ASCII text agree with the patterns."
+    r = random.Random(24)
+    pre = ["need to", "needs to", "is to", "into", "let me", "let's", "let us", "i'll", "I will", "i should", "we should", "we can", "i can", "asks",
+           "asking", "first", "then", "next", "now", "so", "also", "and", "band", "just", "quickly", "carefully", "again", "x", "9", ",", "(", "é", "ſo"]
+    obj = ["x", "the sum", " ", "  ", "\t", "\u00a0", "\n", "=", "\\)", "\\[", "$", "$$", ",", ", so", ", and then", ", I", ", b", ", B", " because", " using",
+           " and add", " AND THEN", "; ", ": ", ":", " — ", " -- ", ".", "first", " first", " FIRST", " then", "Then", " too", "xtoo", " also", " alſo",
+           " fırst", " now", " here", "K", "é", "٣", "again"]
+    for _ in range(20000):
+        low = G._lower("".join(r.choice(pre) + r.choice(["", " ", " ", "  ", "\t", "\u00a0", "\n"]) for _ in range(r.randrange(0, 8))))
+        i = r.randrange(len(low) + 1)
+        assert G._goal_pre(low, i) == (G._GOAL_PRE_RE.search(low, max(0, i - 40), i) is not None), (low, i)
+        s = "".join(r.choice(obj) for _ in range(r.randrange(0, 12)))
+        if r.random() < 0.2: s = s.upper()
+        assert G._trim_obj(s, G._lower(s)) == G._OBJ_TAIL_RE.sub("", G._OBJ_CUT_RE.sub("", s).strip().rstrip(".,:;")), s
+        t = "".join(r.choice(PHRASES + obj) + r.choice(["", " ", " ", ", "]) for _ in range(r.randrange(1, 14)))
+        if r.random() < 0.2: t = t.upper()
+        assert G._vp_question(t, G._lower(t)) == _plain_vp_question(t), t
+    for low in (" " * 39, " " * 40, " " * 41, ", so " + " " * 35, "x to" + " " * 38, "x to" + " " * 28 + "just" + " " * 6):   # the 40-character reach
+        for i in range(len(low) - 3, len(low) + 1):
+            assert G._goal_pre(low, i) == (G._GOAL_PRE_RE.search(low, max(0, i - 40), i) is not None), (low, i)
+
 EXPR_CHARS = list("0123456789 \n\t.+-−*/×÷^()!,\\abXYZ{}=é$;:٣") + ["\u00a0", "\x1c"]
 NP_END_WORDS = ["is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be", "approximately",
                 "about", "exactly", "just", "indeed", "then", "now", "still", "simply", ":", "IS", "Is", "is:", "isabout", "the total", "x", "İs"]
