@@ -159,12 +159,20 @@ _SENT_END_RE = re.compile(r"[.?!\n](?:(?<=\n)| )")   # '[.?!] |\n', written to o
 
 def _sentences(text: str, s: int, e: int, k: int = 12) -> list[tuple[int, int]]:
     "Up to `k` sentence spans of text[s:e], in order: each runs to its '. ', '? ', '! ' or line break (or 300 characters); the next starts one character later."
-    out, pos, search = [], s, _SENT_END_RE.search
-    for _ in range(k):
+    out, pos, find = [], s, text.find
+    d = n = r = s - 1          # the next '. ', line break and '? ' or '! ' at or after `pos` (e: none), each found again only once passed, so the
+    for _ in range(k):         # window is read about once per mark by `str.find` (`re` scans for a character class slowly)
         if pos >= e: break
+        if d < pos and (d := find(". ", pos, e)) < 0: d = e
+        if n < pos and (n := find("\n", pos, e)) < 0: n = e
+        if r < pos:            # '?' and '!' are rare: a quick look for the character alone first
+            r = e
+            if (c := find("?", pos, e)) >= 0 and (c := find("? ", c, e)) >= 0: r = c
+            if (c := find("!", pos, r)) >= 0 and (c := find("! ", c, r)) >= 0: r = c     # one before r (text[r] is '?' or r is e)
+        m = d if d < r else r
+        if n < m: m = n
         b = pos + 300 if pos + 300 < e else e
-        m = search(text, pos, b)    # one scan instead of four finds; same end as `_sentence_at`
-        en = m.start() + 1 if m else b
+        en = m + 1 if m < b else b   # as `_SENT_END_RE.search(text, pos, b)` (a mark at b - 1 whose space is at b: en is b either way)
         out.append((pos, en)); pos = en + 1
     return out
 

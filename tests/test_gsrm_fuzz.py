@@ -87,6 +87,11 @@ def test_sentences_equal_the_plain_chain():
         assert G._sentences(t, s, e) == _plain_sentences(t, s, e), (t, s, e)
     long = "word " * 200 + "end. " + "x" * 700
     assert G._sentences(long, 0, len(long)) == _plain_sentences(long, 0, len(long))     # 300-character cuts
+    marks = ["a", " ", ".", "?", "!", "\n", ". ", "? ", "! ", "?!", "!?", "x" * 50, "y" * 297, "é", "\u2019"]    # marks found once, cuts at a mark
+    for _ in range(20000):
+        t = "".join(r.choice(marks) for _ in range(r.randrange(0, 30)))
+        s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
+        assert G._sentences(t, s, e) == _plain_sentences(t, s, e) and G._sentences(t, s, e, 40) == _plain_sentences(t, s, e, 40), (t, s, e)
 
 def test_quick_word_tests_never_skip_a_match(monkeypatch):
     "A sentence `_nearest` skips for lack of a word (`_HINTS`) is one its function finds nothing in: without the hints, every result is the same."
