@@ -188,12 +188,20 @@ _SENT_END_RE = re.compile(r"[.?!\n](?:(?<=\n)| )")   # '[.?!] |\n', written to o
 
 def _sentences(text: str, s: int, e: int, k: int = 12) -> list[tuple[int, int]]:
     "Up to `k` sentence spans of text[s:e], in order: each runs to its '. ', '? ', '! ' or line break (or 300 characters); the next starts one character later."
-    out, pos, search = [], s, _SENT_END_RE.search
-    for _ in range(k):
+    out, pos, find = [], s, text.find
+    d = n = r = s - 1          # the next '. ', line break and '? ' or '! ' at or after `pos` (e: none), each found again only once passed, so the
+    for _ in range(k):         # window is read about once per mark by `str.find` (`re` scans for a character class slowly)
         if pos >= e: break
+        if d < pos and (d := find(". ", pos, e)) < 0: d = e
+        if n < pos and (n := find("\n", pos, e)) < 0: n = e
+        if r < pos:            # '?' and '!' are rare: a quick look for the character alone first
+            r = e
+            if (c := find("?", pos, e)) >= 0 and (c := find("? ", c, e)) >= 0: r = c
+            if (c := find("!", pos, r)) >= 0 and (c := find("! ", c, r)) >= 0: r = c     # one before r (text[r] is '?' or r is e)
+        m = d if d < r else r
+        if n < m: m = n
         b = pos + 300 if pos + 300 < e else e
-        m = search(text, pos, b)    # one scan instead of four finds; same end as `_sentence_at`
-        en = m.start() + 1 if m else b
+        en = m + 1 if m < b else b   # as `_SENT_END_RE.search(text, pos, b)` (a mark at b - 1 whose space is at b: en is b either way)
         out.append((pos, en)); pos = en + 1
     return out
 
@@ -211,10 +219,35 @@ def _goal_verbs(low: str):
 _GOAL_PRE_RE = re.compile(r"(?:(?:need|needs|have|has|want|going|try|trying|asked|is|are) to|let me|let's|let us|i'll|i will|i should|we should|"
                           r"we can|i can|asks|asking|to|first|then|next|now|so|and)\s+(?:(?:first|now|just|quickly|carefully|also|again)\s+)?$|"
                           r"^\W*(?:(?:first|then|next|now|so|and)\W+)?$")
+# `_GOAL_PRE_RE`'s words, all ending where its first branch needs them (any word before ' to' ends in 'to'), its adverbs and its second branch
+_PRE_WORDS = ("to", "let me", "let's", "let us", "i'll", "i will", "i should", "we should", "we can", "i can", "asks", "asking", "first", "then", "next",
+              "now", "so", "and")
+_PRE_ADVS, _PRE_START_RE = ("first", "now", "just", "quickly", "carefully", "also", "again"), re.compile(r"\W*(?:(?:first|then|next|now|so|and)\W+)?$")
+
+def _goal_pre(low: str, i: int) -> bool:
+    "`_GOAL_PRE_RE.search(low, max(0, i - 40), i)`: its first branch by string tests on the end of low[i-40:i] (a word, whitespace, maybe an adverb and whitespace), its second (which opens with '^') only where i <= 40."
+    t = low[max(0, i - 40):i]
+    if len(u := t.rstrip()) < len(t):
+        if u.endswith(_PRE_WORDS): return True
+        if u.endswith(_PRE_ADVS):
+            v = u[:len(u) - len(next(w for w in _PRE_ADVS if u.endswith(w)))]
+            if len(x := v.rstrip()) < len(v) and x.endswith(_PRE_WORDS): return True
+    return i <= 40 and _PRE_START_RE.match(low, 0, i) is not None
 # every way a cut opens starts with whitespace or one of '=\\$,;:': the lookahead fails fast at other characters (a case-ignoring pattern is slow to fail)
 _OBJ_CUT_RE = re.compile(r"(?=[\s=\\$,;:])(?:\s*(?:=|\\\)|\$).*$|,\s*(?:so|because|since|which|and then|but|then|i|we|you|it|this|that|and)\b|,\s+(?=[a-z])|\s(?:and then|and subtract|and add|"
                          r"and multiply|and divide)\b|\s(?:because|since|so that|by using|using|first|again|here|now)\b|;|:\s|\s(?:—|--)\s|\\\[|\$\$).*$", re.I)
 _OBJ_TAIL_RE = re.compile(r"\s+(?:first|again|now|here|too|also|then)$", re.I)
+_OBJ_CUT_LOW_RE, _TAIL_WORDS = re.compile(_OBJ_CUT_RE.pattern), ("first", "again", "now", "here", "too", "also", "then")
+
+def _trim_obj(s: str, low: str) -> str:
+    "`_OBJ_TAIL_RE.sub('', _OBJ_CUT_RE.sub('', s).strip().rstrip('.,:;'))` for `s` and its lowered `low` (from `_lower`): in ASCII text without a line break (where a cut runs to the end) the cut is found in `low` by the pattern without `re.I`, and a final word of `_OBJ_TAIL_RE` (none ends another) after whitespace by string tests."
+    if not s.isascii() or "\n" in s: return _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", s).strip().rstrip(".,:;"))
+    if (m := _OBJ_CUT_LOW_RE.search(low)): s = s[:m.start()]
+    s = s.strip().rstrip(".,:;")
+    if (t := s[-5:].lower()).endswith(_TAIL_WORDS):
+        k = len(s) - len(next(w for w in _TAIL_WORDS if t.endswith(w)))
+        if k and s[k - 1].isspace(): return s[:k].rstrip()
+    return s
 _WH_RE = re.compile(r"^(?:how|what|which|where|when|why|who)\b", re.I)
 _FINITE_RE = re.compile(r"\b(?:is|are|was|were|did|does|has|have|had|can|could|will|would|equals?|gives?|holds?|works?|makes?|matches?)\b|n't\b|[=<>≈]", re.I)
 _VAGUE_RE = re.compile(r"^(?:that|this|it|everything|all|again|my work|the work|my answer|the answer|the result|the calculation|the math|"
@@ -230,10 +263,10 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     "A goal sentence as a question: 'I need to find the total cost' -> 'What is the total cost?' (None when it states no goal)."
     if low is None: low = _lower(sent)
     for m in _goal_verbs(low):
-        if _GOAL_PRE_RE.search(low, max(0, m.start() - 40), m.start()): break
+        if _goal_pre(low, m.start()): break
     else: return None
     v = m.group("v")
-    obj = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", sent[m.start("obj"):m.end("obj")]).strip().rstrip(".,:;"))
+    obj = _trim_obj(sent[m.start("obj"):m.end("obj")], low[m.start("obj"):m.end("obj")])
     if len(obj) < 2 or _VAGUE_RE.match(obj): return None
     if v in ("check", "verify", "double-check", "confirm", "make sure"):
         if _WH_RE.match(obj) and not re.match(r"(?:if|whether)\b", obj, re.I): return _cap(obj) + "?"
@@ -247,10 +280,10 @@ def _goal_question(sent: str, low: str | None = None) -> str | None:
     return f"What is {obj}?"
 
 # %% ../nbs/04_gsrm.ipynb #3bbab007
-def _first_match(pat: re.Pattern, quick: re.Pattern, s: str):
-    "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text, and `pat.match` there decides."
+def _first_match(pat: re.Pattern, quick: re.Pattern, s: str, low: str | None = None):
+    "`pat.search(s)` for a pattern that ignores case and opens with a lookbehind (tried at every character): in ASCII text, `quick` (what `pat` opens with, lower-case) finds each place it can start in the lowered text (`low`, if the caller has it), and `pat.match` there decides."
     if not s.isascii(): return pat.search(s)
-    low, pos = s.lower(), 0
+    low, pos = low or s.lower(), 0
     while (c := quick.search(low, pos)):
         if (m := pat.match(s, c.start())): return m
         pos = c.start() + 1
@@ -263,6 +296,23 @@ _PLAN_CLAUSE_RE = re.compile(
     r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
     r"\s+(?P<rest>(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3,200})", re.I)
 _PLAN_CLAUSE_QUICK = re.compile(r"i\s|we\s|let|to\s")     # how a plan clause can open (lower-case)
+# `_PLAN_CLAUSE_RE` up to its rest, which is only looked at (it must open with 3 allowed characters): its greedy run (at most 200) is read
+# after by `_REST_RUN_RE`, a plain character class repeated (a repeated group that ignores case costs `re` hundreds of steps a character;
+# the allowed characters hold no letter, so case does not matter). The two 'i|we' openings share one branch (only one of them can match
+# where the other does: an auxiliary or a verb follows the whitespace). Without `re.I`, for lowered ASCII text.
+_PLAN_HEAD = (r"(?<![\w'])(?:(?:i|we)\s+(?:(?P<aux>need to|have to|want to|should|will|'ll|can|must|am going to|'m going to|are going to|could|might|may)|"
+              r"(?P<v>remember|recall|think|know|notice|realize|see|wonder|suspect))|(?P<let>let me|let's|let us)|"
+              r"to(?=\s+(?:find|compute|calculate|determine|get|solve|count|figure|evaluate|simplify|check|verify|confirm|make sure|express|convert)\b))"
+              r"\s+(?=(?:[^.?!\n;:]|\.(?=\d)|(?<=[\d)])!){3})")
+_PLAN_HEAD_RE, _PLAN_HEAD_LOW_RE = re.compile(_PLAN_HEAD, re.I), re.compile(_PLAN_HEAD)
+_REST_RUN_RE = re.compile(r"(?:[^.?!\n;:]+|\.(?=\d)|(?<=[\d)])!)*")
+
+def _plan_match(s: str, low: str | None = None):
+    "`_PLAN_CLAUSE_RE.search(s)` as (start, aux, let, v, rest), aux, let and v lower-cased (None when it does not match); `low`: `s.lower()`, if the caller has it."
+    m = _first_match(_PLAN_HEAD_LOW_RE, _PLAN_CLAUSE_QUICK, low := low or s.lower(), low) if s.isascii() else _PLAN_HEAD_RE.search(s)
+    if not m: return None
+    p, aux, let, v = m.end(), m.group("aux"), m.group("let"), m.group("v")
+    return m.start(), aux and aux.lower(), let and let.lower(), v and v.lower(), s[p:min(_REST_RUN_RE.match(s, p).end(), p + 200)]
 _PRON = {"i": "it", "me": "it", "my": "its", "we": "it", "us": "it", "our": "its", "i'm": "it is", "i've": "it has", "i'll": "it will",
          "we're": "it is", "myself": "itself"}
 _PRON_RE = re.compile(r"(?<![\w'])(?:i|me|my|we|us|our|i'm|i've|i'll|we're|myself)(?![\w'])", re.I)
@@ -277,19 +327,19 @@ def _third(verb: str) -> str:
     if w.endswith(("s", "sh", "ch", "x", "z", "o")): return v + "es"
     return v[:-1] + "ies" if len(w) > 1 and w[-1] == "y" and w[-2] not in "aeiou" else v + "s"
 
-def _plan_clause(sent: str) -> str | None:
-    "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing)."
-    m = _first_match(_PLAN_CLAUSE_RE, _PLAN_CLAUSE_QUICK, sent[:400])
-    if not m: return None
-    rest, aux = m.group("rest").strip(), (m.group("aux") or "").lower()
+def _plan_clause(sent: str, low: str | None = None) -> str | None:
+    "A plan in the reasoner's voice: 'Let me compute 9! first' -> 'computes 9! first' (None when the sentence plans nothing); `low`: `sent.lower()`, if the caller has it."
+    if not (pm := _plan_match(sent[:400], low and low[:400])): return None
+    _, aux, let, v, rest = pm
+    rest, aux = rest.strip(), aux or ""
     first, _, tail = rest.partition(" ")
     if aux in ("should", "can", "must", "could", "might", "may"): out = f"{aux} {rest}"
-    elif m.group("let") or aux in ("will", "'ll"):
+    elif let or aux in ("will", "'ll"):
         if first.lower() in ("just", "now", "first", "quickly", "carefully", "also", "again", "then") and tail:
             f2, _, t2 = tail.partition(" "); out = f"{first.lower()} {_third(f2)} {t2}".strip()
         else: out = _third(first) + (" " + tail if tail else "")
     elif aux: out = f"{_AUX3.get(aux, aux)} {rest}"
-    elif m.group("v"): out = f"{_third(m.group('v'))} {rest}"
+    elif v: out = f"{_third(v)} {rest}"
     else: out = f"sets out to {rest}"
     return _pronouns_out(out).strip(" ,")
 
@@ -775,7 +825,7 @@ _PLAN_HINT = re.compile(r"let|we|i\s|to\s+(?:find|compute|calculate|determine|ge
 
 def _plan(sent: str, low: str) -> str | None:
     "The plan clause of a sentence, unless it is filler or an alternative the reasoner only considers ('I could …')."
-    c = _plan_clause(sent)
+    c = _plan_clause(sent, low)      # read only if `sent` is ASCII, where `low` (from `_lower`) is `sent.lower()`
     if c and c.startswith(("could ", "might ", "may ")): return None
     return _detex(c) if c and len(c) >= 12 and not _filler(c) else None
 
@@ -783,13 +833,15 @@ _BASE_VP_RE = re.compile(r"(?<![\w'])(?:let me|let's|let us|i(?:'ll| will| need 
                          r"\s+(?:(?:just|now|first|also|then|quickly|try to)\s+)?(?P<v>[a-z]+)\s+(?P<rest>[^.?!\n;:=]{3,160})", re.I)
 _VP_HINT = re.compile(r"let|i[' ]|we")
 _BASE_VP_QUICK = re.compile(r"let me|let's|let us|i(?:'ll| will| need to| have to| can| should| want to| could)|we(?:'ll| will| need to| can| should)")
+_BASE_VP_LOW_RE = re.compile(_BASE_VP_RE.pattern)     # for lowered ASCII text: the same spans, without the slower `re.I`
 
 
 def _vp_question(sent: str, low: str) -> str | None:
     "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
-    m = _first_match(_BASE_VP_RE, _BASE_VP_QUICK, sent[:400])
+    s = sent[:400]
+    m = _first_match(_BASE_VP_LOW_RE, _BASE_VP_QUICK, low[:400], low[:400]) if s.isascii() else _BASE_VP_RE.search(s)   # `low`: `s.lower()` in ASCII text
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
-    rest = _OBJ_TAIL_RE.sub("", _OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
+    rest = _trim_obj(s[m.start("rest"):m.end("rest")], low[m.start("rest"):m.end("rest")])
     if len(rest) < 3 or _VAGUE_RE.match(rest) or _filler(rest) or _DANGLING_RE.search(rest): return None
     return f"What do we get when we {m.group('v').lower()} {_detex(rest)}?"
 

@@ -87,6 +87,11 @@ def test_sentences_equal_the_plain_chain():
         assert G._sentences(t, s, e) == _plain_sentences(t, s, e), (t, s, e)
     long = "word " * 200 + "end. " + "x" * 700
     assert G._sentences(long, 0, len(long)) == _plain_sentences(long, 0, len(long))     # 300-character cuts
+    marks = ["a", " ", ".", "?", "!", "\n", ". ", "? ", "! ", "?!", "!?", "x" * 50, "y" * 297, "é", "\u2019"]    # marks found once, cuts at a mark
+    for _ in range(20000):
+        t = "".join(r.choice(marks) for _ in range(r.randrange(0, 30)))
+        s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
+        assert G._sentences(t, s, e) == _plain_sentences(t, s, e) and G._sentences(t, s, e, 40) == _plain_sentences(t, s, e, 40), (t, s, e)
 
 def test_quick_word_tests_never_skip_a_match(monkeypatch):
     "A sentence `_nearest` skips for lack of a word (`_HINTS`) is one its function finds nothing in: without the hints, every result is the same."
@@ -251,6 +256,53 @@ def test_quick_scans_of_lowered_ascii_equal_the_plain_patterns():
         for t in (f"So {o} factor out 2 from each term.", f"so{o} factor out 2.", f"{o.upper()} COMPUTE THE SUM OF ALL TERMS"):
             assert span(G._first_match(G._PLAN_CLAUSE_RE, G._PLAN_CLAUSE_QUICK, t)) == span(G._PLAN_CLAUSE_RE.search(t)), t
             assert span(G._first_match(G._BASE_VP_RE, G._BASE_VP_QUICK, t)) == span(G._BASE_VP_RE.search(t)), t
+
+def _plain_plan(t):
+    "`_plan_match`'s answer read off the plain pattern: (start, aux, let, v, rest), the three words lower-cased."
+    m = G._PLAN_CLAUSE_RE.search(t)
+    return m and (m.start(), *(m.group(k) and m.group(k).lower() for k in ("aux", "let", "v")), m.group("rest"))
+
+def test_plan_head_and_rest_run_equal_the_plain_pattern():
+    "`_plan_match` (the head, its rest only looked at, then the rest's run read after) finds what `_PLAN_CLAUSE_RE` finds, with the same groups."
+    r = random.Random(23)
+    rest = ["x", "ab", "9", "1.5", "3!", "(2)!", "x!", "! ", ".", ". ", "..", "?", ";", ":", "\n", "=", " ", "  ", "\t", "\u00a0", "\u2003", "é", "٣",
+            ".٣", "word " * 30, "I", "We", "i", "let me", "LET'S", "to find", "to\tcheck", "I\u00a0will", "we  can", "ı will", "İ can", "K", "'", "x'"]
+    for _ in range(20000):
+        t = "".join(r.choice(PHRASES + rest) + r.choice(["", " ", " ", "  "]) for _ in range(r.randrange(1, 16)))
+        if r.random() < 0.2: t = t.upper()
+        assert G._plan_match(t) == G._plan_match(t, G._lower(t)) == _plain_plan(t), t
+    for t in ("let me " + "x" * 300, "let me " + "x" * 199 + ".5", "let me " + "x" * 199 + ". 5", "let me ab.", "let me abc.", "I will  ab", "I will 3!x"):
+        assert G._plan_match(t) == _plain_plan(t), t
+
+def _plain_vp_question(sent):
+    "`_vp_question` as first written: the case-ignoring pattern on the sentence, the object cut and its tail word by their patterns."
+    m = G._BASE_VP_RE.search(sent[:400])
+    if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
+    rest = G._OBJ_TAIL_RE.sub("", G._OBJ_CUT_RE.sub("", m.group("rest")).strip().rstrip(".,:;"))
+    if len(rest) < 3 or G._VAGUE_RE.match(rest) or G._filler(rest) or G._DANGLING_RE.search(rest): return None
+    return f"What do we get when we {m.group('v').lower()} {G._detex(rest)}?"
+
+def test_goal_and_action_readers_equal_the_plain_patterns():
+    "The goal's lead-in words (`_goal_pre`), its object's cut and tail word (`_trim_obj`) and the action question on lowered ASCII text agree with the patterns."
+    r = random.Random(24)
+    pre = ["need to", "needs to", "is to", "into", "let me", "let's", "let us", "i'll", "I will", "i should", "we should", "we can", "i can", "asks",
+           "asking", "first", "then", "next", "now", "so", "also", "and", "band", "just", "quickly", "carefully", "again", "x", "9", ",", "(", "é", "ſo"]
+    obj = ["x", "the sum", " ", "  ", "\t", "\u00a0", "\n", "=", "\\)", "\\[", "$", "$$", ",", ", so", ", and then", ", I", ", b", ", B", " because", " using",
+           " and add", " AND THEN", "; ", ": ", ":", " — ", " -- ", ".", "first", " first", " FIRST", " then", "Then", " too", "xtoo", " also", " alſo",
+           " fırst", " now", " here", "K", "é", "٣", "again"]
+    for _ in range(20000):
+        low = G._lower("".join(r.choice(pre) + r.choice(["", " ", " ", "  ", "\t", "\u00a0", "\n"]) for _ in range(r.randrange(0, 8))))
+        i = r.randrange(len(low) + 1)
+        assert G._goal_pre(low, i) == (G._GOAL_PRE_RE.search(low, max(0, i - 40), i) is not None), (low, i)
+        s = "".join(r.choice(obj) for _ in range(r.randrange(0, 12)))
+        if r.random() < 0.2: s = s.upper()
+        assert G._trim_obj(s, G._lower(s)) == G._OBJ_TAIL_RE.sub("", G._OBJ_CUT_RE.sub("", s).strip().rstrip(".,:;")), s
+        t = "".join(r.choice(PHRASES + obj) + r.choice(["", " ", " ", ", "]) for _ in range(r.randrange(1, 14)))
+        if r.random() < 0.2: t = t.upper()
+        assert G._vp_question(t, G._lower(t)) == _plain_vp_question(t), t
+    for low in (" " * 39, " " * 40, " " * 41, ", so " + " " * 35, "x to" + " " * 38, "x to" + " " * 28 + "just" + " " * 6):   # the 40-character reach
+        for i in range(len(low) - 3, len(low) + 1):
+            assert G._goal_pre(low, i) == (G._GOAL_PRE_RE.search(low, max(0, i - 40), i) is not None), (low, i)
 
 EXPR_CHARS = list("0123456789 \n\t.+-−*/×÷^()!,\\abXYZ{}=é$;:٣") + ["\u00a0", "\x1c"]
 NP_END_WORDS = ["is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be", "approximately",
