@@ -617,6 +617,8 @@ def _np_end(head: str):
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
 _REL_RE = re.compile(r"\s(?:where|in which|for which|such that|so that)\s")      # a relative clause may hold a verb: 'the number of arrangements where the plates are adjacent'
+_HEAD_ENDS = ("is", "are", "was", "were", "equal", "equals", "to", "be", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still",
+              "simply", "of", "has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need", "needs")   # how `_NP_END_RE`, `_THERE_RE`, `_HAS_RE` can end
 
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
@@ -625,6 +627,9 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     pre = text[a if st < 0 else st + 1:p]
     k = max(pre.rfind("="), pre.rfind("≈"))
     head = (pre[:k] if k >= 0 else pre).strip()
+    # with no '=', a question needs `_THERE_RE`, `_HAS_RE` or `_NP_END_RE` to match the `head` below (a suffix of this one less ' ,:;*$' at its end),
+    # and each ends with a word of `_HEAD_ENDS` before `\s*:?\s*$`; tested on ASCII only (patterns ignoring case match 'ı', 'ſ', 'K' to 'i', 's', 'k')
+    if k < 0 and (t := head.rstrip(" ,:;*$").rstrip().rstrip(":").rstrip()[-13:]).isascii() and not t.lower().endswith(_HEAD_ENDS): return None
     if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
     head = head.strip(" ,:;*$")
     # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open

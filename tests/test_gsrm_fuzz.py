@@ -360,6 +360,23 @@ def test_step_readers_early_exits_change_nothing():
         n_np += a is not None; n_ex += b is not None
     assert n_np > 100 and n_ex > 100, (n_np, n_ex)      # the cases reach the questions, not only the early exits
 
+def test_np_question_gives_up_only_where_no_pattern_can_end():
+    "Without '=', the noun-phrase reader gives up on a head whose last word ends none of `_THERE_RE`, `_HAS_RE`, `_NP_END_RE`: each way they end, once."
+    ends = [v + sep + a for v in ("is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be")
+            for sep in (" ", "") for a in ("", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still", "simply")]
+    ends += ["is a total of", "were a total of", "has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need",
+             "needs", "İS", "ıs", "haſ", "taKes", "was about:", "gives", "totals", "is 3 +"]
+    n = 0
+    for subj in ("the total", "There", "Tom", "So, the number of apples", "the boxes"):
+        for end in ends:
+            for trail in ("", ":", " :", ":\t", " $", "\t$", " :\t$", "*", "\u00a0", ",", " ::"):
+                for t in (f"{subj} {end}{trail} 12 apples in the basket.", f"{subj} {end}{trail} 12 apples in the basket.".upper()):
+                    p = t.index("12")
+                    a = G._np_question(t, p, 0, len(t))
+                    assert a == _plain_np_question(t, p, 0, len(t)), t
+                    n += a is not None
+    assert n > 1000, n
+
 _PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
     r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
