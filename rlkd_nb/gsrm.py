@@ -829,17 +829,20 @@ def _asked(sent: str, low: str) -> str | None:
 _HINTS[_asked] = "?"     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs (a string: found by `str.find`)
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
+_READS = {"unit": ("unit",), "section": ("section",), "asked": ("asked",), "goal": ("goal", "check"), "plan": ("plan",)}   # a skippable reader -> the origins it gives
+
+@lru_cache(None)
+def _wants(order: tuple | None) -> dict:
+    "Reader -> the origins whose finding makes it useless under `order` (its first origin there and all ranked before it), None if order has none of its origins."
+    if order is None: return dict.fromkeys(_READS, frozenset())     # no order: every reader runs
+    return {r: next((frozenset(order[:i + 1]) for i, k in enumerate(order) if k in ks), None) for r, ks in _READS.items()}
+
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None,
                order: tuple | None = None,  # the origins a step would use, best first: a reader whose origins all rank below one already found is not run
               ) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
-    out = {}
-    def wanted(*keys):   # the readers are independent, so skipping one that cannot win changes nothing else
-        if order is None: return True
-        for k in order:  # some key of `keys` comes before every origin found so far
-            if k in out: return False
-            if k in keys: return True
-        return False
+    out, want = {}, _wants(order)   # the readers are independent, so skipping one that cannot win changes nothing else
+    free = out.keys().isdisjoint     # a reader is wanted while no origin of `want[reader]` is found (`out` as it grows)
     if sents is None: sents = _window(text, low, s, main[0] if main else e)     # the sentences before the result, split once
     if main:
         p, pe, v = main[:3]
@@ -852,10 +855,10 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         last = text.rfind(v, pe, e) if len(v) > 1 else -1                   # a restatement ('So, 49 eights in the units place.')
         for a, b in ([(last, last + len(v))] if last > 0 else []) + [(p, pe)]:
             if "np" not in out and (npq := _np_question(text, a, s, e)): out["np"] = npq     # the first found is the one kept
-            if "unit" not in out and wanted("unit") and (u := _unit_after(text[b:min(e, b + 100)])):
+            if "unit" not in out and (w := want["unit"]) is not None and free(w) and (u := _unit_after(text[b:min(e, b + 100)])):
                 pp = u[1] or (f"in the {head}" if head else "")
                 out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
-    if head and wanted("section"):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
+    if head and (w := want["section"]) is not None and free(w):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
         sec = _nearest(text, low, max(0, s - 800), s, _goal)
         m = _EACH_RE.search(sec or "")
         if m: out["section"] = ((q := sec[:m.start()] + f"the {head}" + sec[m.end():]), _desc_of(q))
@@ -863,11 +866,11 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
-    asked = wanted("asked") and _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
+    asked = (w := want["asked"]) is not None and free(w) and _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
     if asked: out["asked"] = (asked, _desc_of(asked))
-    goal = wanted("goal", "check") and _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
+    goal = (w := want["goal"]) is not None and free(w) and _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
-    vp = wanted("plan") and _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
+    vp = (w := want["plan"]) is not None and free(w) and _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
     if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     return out
 
