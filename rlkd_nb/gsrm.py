@@ -925,11 +925,17 @@ _WORK_ORDER, _CHECK_ORDER = ("np", "asked", "section", "unit", "goal", "calc", "
 
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str, str | None, str | None]:
     "(meta, sub-problem, answer, what the sub-problem asks for, the value a check that names nothing re-checks) of one step of a long trace."
-    res = [r for ln in g.lines for r in ln.res]
-    new = set(g.new)
-    main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
+    main, tail, new = None, None, set(g.new)    # the last result whose value is new, else the last result: read backwards, stop at the first new one
+    for ln in reversed(g.lines):
+        for r in reversed(ln.res):
+            if r[2] in new: main = r; break
+            tail = tail or r
+        if main: break
+    main = main or tail
     kind = g.kind if g.kind in ("check", "alt") else "work"
-    head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
+    head = None
+    for ln in g.lines[:3]:
+        if (h := _heading(text, ln.s)): head = h; break
     sents = _window(text, low, g.s, main[0] if main else g.e)
     qs = _questions(text, low, g.s, g.e, main, head, sents, _CHECK_ORDER if kind == "check" else _WORK_ORDER)
     calc = qs.get("calc", (None, None))[1]
