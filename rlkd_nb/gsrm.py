@@ -948,16 +948,18 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
         ans = main[2] if main else _detex(_last_claim(text, g.s, g.e))   # the new value its question asks for (the last value stated when none is new)
-        k = next((k for k in _WORK_ORDER if k in qs), None)
+        for k in _WORK_ORDER:    # the best origin found
+            if k in qs: break
+        else: k = None
         ch = main and k in (None, "calc", "plan") and (_chain_question(text, main[0]) or _chain_question(text, text.find(main[2], g.s, main[0])))
         if ch and (k is None or ch[2]): q, desc = ch[:2]     # a named quantity ('the total number of arrangements, (10 - 1)!') beats a bare calculation
         else: q, desc = qs[k] if k else ("What does this step establish?", "the next result")
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
-    lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
+    lead = "As a check" if kind == "check" else "Trying another approach" if kind == "alt" else "First" if index == 0 else "Finally" if last else "Next"
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
     if plan and (m := _vague_end(plan)): plan = plan[:m.start()].strip() + f" {desc}"      # as `_VAGUE_END_RE.sub("", plan)`: the match runs to the end
-    op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
+    op, desc = _OP_VERB[m.group(1)] if calc and (m := _OPERATOR_RE.search(calc)) else None, _detex(desc)     # the first operator's verb
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}"
     if plan and kind != "check" and desc != "the next result" and desc.lower() not in plan.lower(): meta += f", to find {desc}"
     meta += "."
