@@ -889,11 +889,15 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     ls = text.rfind("\n", a, p)
     head = text[ls + 1 if ls >= 0 else a:p]
     if "=" not in head and "≈" not in head and "\\approx" not in head: return None
-    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(_DISPLAY_OPEN_RE.sub("", _LEAD_WORDS_RE.sub("", _LIST_MARK_RE.sub("", head))))][:-1]
+    for r in (_LIST_MARK_RE, _LEAD_WORDS_RE, _DISPLAY_OPEN_RE):      # as `r.sub("", head)` (each pattern is anchored), without trying every position
+        if (m := r.match(head)): head = head[m.end():]
+    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(head)[:-1]]      # (the value after the last '=' is not read)
     if not parts: return None
-    words = len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
+    words = 0 if "\\" in parts[0] else len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
     label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not _OP_SIGN_RE.search(parts[0])) else None
-    expr = next((x for x in parts if x != label and _DIGIT_RE.search(x) and (_OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60), None)
+    expr = None
+    for x in parts:
+        if x != label and _DIGIT_RE.search(x) and (_OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60: expr = x; break
     w = label.split() if label else []     # a short name, or a noun phrase ('the number of ...'); a verb and its object ('Start with sin(1/x)') is none
     if label and not (_NP_OK_RE.match(label) or len(w) <= 4 and not (len(w) > 1 and w[1].lower() in _PREPS)) or label and len(label) > 60: label = None
     if not label and ls > 0 and (not parts[0] or _DIGIT_RE.search(parts[0])):   # a display: the sentence before it names what it computes

@@ -377,6 +377,50 @@ def test_np_question_gives_up_only_where_no_pattern_can_end():
                     n += a is not None
     assert n > 1000, n
 
+def _plain_chain_question(text, p):
+    "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
+    if p < 0: return None
+    a = max(0, p - 240)
+    ls = text.rfind("\n", a, p)
+    head = text[ls + 1 if ls >= 0 else a:p]
+    if "=" not in head and "≈" not in head and "\\approx" not in head: return None
+    parts = [G._detex(x).strip(" \t,:") for x in G._CHAIN_SPLIT_RE.split(G._DISPLAY_OPEN_RE.sub("", G._LEAD_WORDS_RE.sub("", G._LIST_MARK_RE.sub("", head))))][:-1]
+    if not parts: return None
+    words = len(G._WORDS_RE.findall(parts[0]))
+    label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not G._OP_SIGN_RE.search(parts[0])) else None
+    expr = next((x for x in parts if x != label and G._DIGIT_RE.search(x) and (G._OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60), None)
+    w = label.split() if label else []
+    if label and not (G._NP_OK_RE.match(label) or len(w) <= 4 and not (len(w) > 1 and w[1].lower() in G._PREPS)) or label and len(label) > 60: label = None
+    if not label and ls > 0 and (not parts[0] or G._DIGIT_RE.search(parts[0])):
+        seg = text[max(0, ls - 300):ls].rstrip()
+        prev = seg[seg.rfind("\n") + 1:].strip()
+        if prev.endswith(":"):
+            k = max(prev.rfind(". ", 0, len(prev) - 1), prev.rfind("? ", 0, len(prev) - 1))
+            np = G._LEAD_WORDS_RE.sub("", G._NP_END_RE.sub("", prev[k + 1:].strip().rstrip(":"))).strip()
+            if 3 <= len(np) <= 100 and G._NP_OK_RE.match(np) and not G._NP_BAD_RE.search(np): label = np
+    if label: label = G._low1(label)
+    if label and expr: return f"What is {label}, {expr}?", label, True
+    if label: return f"What is {label}?", label, True
+    if expr and len(expr) >= 2: return f"What is {expr}?", expr, False
+    return None
+
+CHAIN_PIECES = ["Total 4's", "the total number of arrangements", "So, ", "so ", "Thus ", "- ", "3. ", "12) ", "* ", "• ", "  ", "\t", "\\[", "\\(", "$$", "$",
+                "=", " = ", "≈", "\\approx", "(10 - 1)!", "9!", "362880", "48 + 50 + 89", "\\frac{1}{2}", "\\times", "\\cdot", "\\ln(1.005)", "x", "p(5)",
+                "is:", "So, the total number of arrangements is:", "Start with", "sin(1/x)", "with", "the cost", "12", "3.5", "1,200", "\n", "\n\n", ". "]
+
+def test_chain_question_equals_the_plain_one():
+    "The equation-chain reader (anchored patterns matched once, the last part never read) asks what the plain one asks."
+    r = random.Random(25)
+    n = named = 0
+    for _ in range(8000):
+        t = "".join(r.choice(CHAIN_PIECES + WORDS[:60]) + r.choice(["", " ", " "]) for _ in range(r.randrange(1, 30)))
+        if r.random() < 0.2: t = t.upper()
+        p = r.choice([m.start() for m in re.finditer(r"\d", t)] + [-1, len(t)])
+        a = G._chain_question(t, p)
+        assert a == _plain_chain_question(t, p), (t, p)
+        n += a is not None; named += bool(a and a[2])
+    assert n > 600 and named > 300, (n, named)
+
 _PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
     r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
