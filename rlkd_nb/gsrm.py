@@ -617,20 +617,24 @@ def _np_end(head: str):
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
 _REL_RE = re.compile(r"\s(?:where|in which|for which|such that|so that)\s")      # a relative clause may hold a verb: 'the number of arrangements where the plates are adjacent'
+_LEAD_LOW_RE = re.compile(_LEAD_WORDS_RE.pattern)   # for lowered ASCII text: the same match as `_LEAD_WORDS_RE` (which ignores case) on the text, found faster
 _HEAD_ENDS = ("is", "are", "was", "were", "equal", "equals", "to", "be", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still",
               "simply", "of", "has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need", "needs")   # how `_NP_END_RE`, `_THERE_RE`, `_HAS_RE` can end
 
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     a = max(s, p - 300)      # the start of `_sentence_at(text, p, s, e)`; its end is found only where it is read
-    st = max(text.rfind(". ", a, p), text.rfind("\n", a, p), text.rfind("? ", a, p), text.rfind("! ", a, p))
+    st = text.rfind(". ", a, p)      # the last of '. ', '\n', '? ', '! ' (as the max of their `rfind`s): each later one is sought only after the last found
+    if (x := text.rfind("\n", st + 1 if st >= a else a, p)) > st: st = x
+    if (x := text.rfind("? ", st + 1 if st >= a else a, p)) > st: st = x
+    if (x := text.rfind("! ", st + 1 if st >= a else a, p)) > st: st = x
     pre = text[a if st < 0 else st + 1:p]
     k = max(pre.rfind("="), pre.rfind("≈"))
     head = (pre[:k] if k >= 0 else pre).strip()
     # with no '=', a question needs `_THERE_RE`, `_HAS_RE` or `_NP_END_RE` to match the `head` below (a suffix of this one less ' ,:;*$' at its end),
     # and each ends with a word of `_HEAD_ENDS` before `\s*:?\s*$`; tested on ASCII only (patterns ignoring case match 'ı', 'ſ', 'K' to 'i', 's', 'k')
     if k < 0 and (t := head.rstrip(" ,:;*$").rstrip().rstrip(":").rstrip()[-13:]).isascii() and not t.lower().endswith(_HEAD_ENDS): return None
-    if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
+    if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)`
     head = head.strip(" ,:;*$")
     # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
     # as `_NP_OK_RE` asks gives no question (the test below, early)
@@ -889,8 +893,9 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     ls = text.rfind("\n", a, p)
     head = text[ls + 1 if ls >= 0 else a:p]
     if "=" not in head and "≈" not in head and "\\approx" not in head: return None
-    for r in (_LIST_MARK_RE, _LEAD_WORDS_RE, _DISPLAY_OPEN_RE):      # as `r.sub("", head)` (each pattern is anchored), without trying every position
-        if (m := r.match(head)): head = head[m.end():]
+    if (m := _LIST_MARK_RE.match(head)): head = head[m.end():]      # as `.sub("", head)` of each (anchored) pattern, without trying every position
+    if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]
+    if (m := _DISPLAY_OPEN_RE.match(head)): head = head[m.end():]
     parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(head)[:-1]]      # (the value after the last '=' is not read)
     if not parts: return None
     words = 0 if "\\" in parts[0] else len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations

@@ -377,6 +377,25 @@ def test_np_question_gives_up_only_where_no_pattern_can_end():
                     n += a is not None
     assert n > 1000, n
 
+def test_np_question_sentence_start_and_lead_words_as_the_plain_ones():
+    "The noun-phrase reader's sentence start (each separator sought only after the last found) and its lead words (matched on lowered ASCII text)."
+    r = random.Random(26)
+    seps = [". ", "\n", "? ", "! ", "\n? ", "\n! ", ".\n", "?\n", "!. ", "\n\n", ".", "?", " "]
+    heads = ["the total is ", "So the total is ", "SO, THUS the number of eggs = ", "Hmmm, well the cost was ", "And then ", "so-so ", "ſo the sum is ",
+             "(so) the total is ", "x = ", "Ok: the total is ", "ALSO there are ", "the boxes contain "]
+    n = 0
+    for _ in range(6000):
+        t = "".join(r.choice(seps + heads + ["12", "5 apples", "é", "word"]) for _ in range(r.randrange(1, 16)))
+        for p in [m.start() for m in re.finditer(r"\d", t)][:4]:
+            s = r.randrange(p + 1)
+            a = G._np_question(t, p, s, len(t))
+            assert a == _plain_np_question(t, p, s, len(t)), (t, p, s)
+            n += a is not None
+        if t.isascii():
+            m1, m2 = G._LEAD_LOW_RE.match(t.lower()), G._LEAD_WORDS_RE.match(t)
+            assert (m1 and m1.span()) == (m2 and m2.span()), t
+    assert n > 150, n
+
 def _plain_chain_question(text, p):
     "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
     if p < 0: return None
