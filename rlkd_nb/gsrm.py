@@ -618,8 +618,9 @@ _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}") 
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
 _REL_RE = re.compile(r"\s(?:where|in which|for which|such that|so that)\s")      # a relative clause may hold a verb: 'the number of arrangements where the plates are adjacent'
 _LEAD_LOW_RE = re.compile(_LEAD_WORDS_RE.pattern)   # for lowered ASCII text: the same match as `_LEAD_WORDS_RE` (which ignores case) on the text, found faster
-_HEAD_ENDS = ("is", "are", "was", "were", "equal", "equals", "to", "be", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still",
-              "simply", "of", "has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need", "needs")   # how `_NP_END_RE`, `_THERE_RE`, `_HAS_RE` can end
+_END_ENDS = ("is", "are", "was", "were", "equal", "equals", "to", "be", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still", "simply")
+_HAS_ENDS = ("has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need", "needs")
+_HEAD_ENDS = _END_ENDS + ("of",) + _HAS_ENDS    # the words `_NP_END_RE`, `_HAS_RE` and `_THERE_RE` ('is', 'are', 'was', 'were', 'a total of') can end with
 
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
@@ -632,19 +633,16 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     k = max(pre.rfind("="), pre.rfind("≈"))
     head = (pre[:k] if k >= 0 else pre).strip()
     # with no '=', a question needs `_THERE_RE`, `_HAS_RE` or `_NP_END_RE` to match the `head` below (a suffix of this one less ' ,:;*$' at its end),
-    # and each ends with a word of `_HEAD_ENDS` before `\s*:?\s*$`; tested on ASCII only (patterns ignoring case match 'ı', 'ſ', 'K' to 'i', 's', 'k')
-    if k < 0 and (t := head.rstrip(" ,:;*$").rstrip().rstrip(":").rstrip()[-13:]).isascii() and not t.lower().endswith(_HEAD_ENDS): return None
+    # and each ends with a word of `_HEAD_ENDS` before `\s*:?\s*$`: `t`, the lowered end of `head`, tells which can match (None: not ASCII, and patterns
+    # ignoring case match 'ı', 'ſ', 'K' to 'i', 's', 'k': all are tried)
+    if k < 0:
+        t = t.lower() if (t := head.rstrip(" ,:;*$").rstrip().rstrip(":").rstrip()[-13:]).isascii() else None
+        if t is not None and not t.endswith(_HEAD_ENDS): return None
     if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)`
     head = head.strip(" ,:;*$")
-    # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
-    # as `_NP_OK_RE` asks gives no question (the test below, early)
-    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not _VAR_HEAD_RE.match(head)   # (nor a variable)
-    if k >= 0:
-        if hopeless: return None
-        np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
-    else:
-        there, h = _THERE_RE.match(head), None
-        if there or (h := _HAS_RE.match(head)):     # the unit after the value is read only when one of these can use it
+    if k < 0:
+        there, h = _THERE_RE.match(head) if head[:5].lower() == "there" else None, None     # (no other letters match 'there' ignoring case)
+        if there or (t is None or t.endswith(_HAS_ENDS)) and (h := _HAS_RE.match(head)):     # the unit after the value is read only when one of these can use it
             b = min(e, p + 300); c = _SENT_END_RE.search(text, p, b); en = c.start() + 1 if c else b    # as `_sentence_at`'s end
             after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
             unit = _unit_after(" " + after)
@@ -654,8 +652,13 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
             base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
             aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
             return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
-        if hopeless or not (m := _np_end(head)): return None
-        np = head[:m.start()].strip(" ,")
+        if t is not None and not t.endswith(_END_ENDS): return None       # `_np_end(head)` finds nothing
+    # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
+    # as `_NP_OK_RE` asks gives no question (the test below, early)
+    if not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not _VAR_HEAD_RE.match(head): return None   # (nor a variable)
+    if k >= 0: np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
+    elif (m := _np_end(head)): np = head[:m.start()].strip(" ,")
+    else: return None
     np = _detex(np)
     if _VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np      # a variable or function value: 'So, r is about 6.17%', 'p(5) = 24/5'
     if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(_REL_RE.split(np, 1)[0]) or _NP_VAGUE_RE.match(np): return None

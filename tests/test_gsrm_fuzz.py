@@ -361,7 +361,7 @@ def test_step_readers_early_exits_change_nothing():
     assert n_np > 100 and n_ex > 100, (n_np, n_ex)      # the cases reach the questions, not only the early exits
 
 def test_np_question_gives_up_only_where_no_pattern_can_end():
-    "Without '=', the noun-phrase reader gives up on a head whose last word ends none of `_THERE_RE`, `_HAS_RE`, `_NP_END_RE`: each way they end, once."
+    "Without '=', the noun-phrase reader tries `_THERE_RE`, `_HAS_RE`, `_NP_END_RE` only on a head whose last word (and first, for 'there') fits: each way they end, once."
     ends = [v + sep + a for v in ("is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be")
             for sep in (" ", "") for a in ("", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still", "simply")]
     ends += ["is a total of", "were a total of", "has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need",
