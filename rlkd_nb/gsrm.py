@@ -670,8 +670,8 @@ _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compil
 _WORD_OP_WORDS = (("divided by", "over"), ("times", "multiplied by"), ("plus",), ("minus",))   # what each of _WORD_OPS needs
 
 def _word_ops(seg: str) -> str:
-    "'divided by', 'times', 'plus', 'minus' as symbols; in ASCII text a pattern ignoring case can only match where the lowered text holds its word, so the others are not run."
-    lseg = seg.lower() if seg.isascii() else None
+    "'divided by', 'times', 'plus', 'minus' as symbols; a pattern ignoring case can only match where the lowered text holds its word (in text without 'ı', 'İ', 'ſ', 'K', which it matches to 'i', 's', 'k'), so the others are not run."
+    lseg = seg.lower() if seg.isascii() or not _ODD_CASE_RE.search(seg) else None
     if lseg is not None and not ("over" in lseg or "times" in lseg or "plus" in lseg or "minus" in lseg or "divided by" in lseg
                                  or "multiplied by" in lseg): return seg     # none of the words (most segments): as the loop, which runs no pattern
     for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
@@ -696,8 +696,10 @@ def _expr_tail(seg: str) -> str | None:
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
-    seg = _word_ops(seg)
-    tail = _expr_tail(seg)            # of at most 80 characters
+    if seg.isascii():   # the operator words and the spaces around them are expression characters, none a digit, '(' or '\\': replaced after, in the tail only
+        tail = _expr_tail(seg)
+        if tail is not None: tail = _word_ops(tail)
+    else: tail = _expr_tail(_word_ops(seg))       # of at most 80 characters
     if tail is None or not _OP_OR_TEX_RE.search(tail): return None   # no operator and no '\\' (which `_detex` turns into one): what follows only removes, so none at the end
     ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
     if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go

@@ -396,6 +396,23 @@ def test_np_question_sentence_start_and_lead_words_as_the_plain_ones():
             assert (m1 and m1.span()) == (m2 and m2.span()), t
     assert n > 150, n
 
+def test_word_operators_on_any_text_and_in_the_tail_only():
+    "Operator words: found by the lowered text unless a letter may stand for 'i' or 's' ('ı', 'ſ'), and replaced in the calculation's tail only (ASCII)."
+    r = random.Random(27)
+    pieces = ["plus", "PLUS", "pluſ", "tımes", "TIMES", "times", "dıvided by", "divided by", "DIVIDED BY", "over", "OVER", "mınus", "minus", "multiplied by",
+              "multıplied by", "İ", "K", "é", "≈", "×", " ", "  ", "\t", "\u00a0", "\n", "3", "12", "(4)", "\\frac{1}{2}", "\\times", "x", "=", ",", ". ", "is", "and"]
+    n = 0
+    for _ in range(8000):
+        t = "".join(r.choice(pieces) + r.choice(["", " ", " "]) for _ in range(r.randrange(1, 20)))
+        plain = t
+        for pat, o in G._WORD_OPS: plain = pat.sub(o, plain)
+        assert G._word_ops(t) == plain, t
+        at = r.randrange(len(t) + 1)
+        b = G._expr_before(t, at)
+        assert b == _plain_expr_before(t, at), (t, at)
+        n += b is not None
+    assert n > 400, n
+
 def _plain_chain_question(text, p):
     "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
     if p < 0: return None
