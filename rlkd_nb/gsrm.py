@@ -91,9 +91,12 @@ def _detex(s: str) -> str:
     "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
     if "\\" not in s and "$" not in s: return s
     if "frac{" in s: s = _FRAC_RE.sub(lambda m: "/".join(x if _PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
-    s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
-    if "{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), _TEX_ARGS_RE.sub(_tex_args, s))      # '1.005^{12}' -> '1.005^12'
-    return _WS_RE.sub(" ", _TEX_RE.sub("", _TEX_FN_RE.sub(lambda m: m.group(1), s))).strip()
+    if "\\" in s: s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)      # each rewrite runs only where the text holds what it needs
+    if "{" in s:
+        if "sqrt{" in s or "binom{" in s: s = _TEX_ARGS_RE.sub(_tex_args, s)
+        if "^{" in s or "_{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), s)      # '1.005^{12}' -> '1.005^12'
+    if "\\" in s: s = _TEX_FN_RE.sub(lambda m: m.group(1), s)
+    return " ".join(_TEX_RE.sub("", s).split())      # as `_WS_RE.sub(" ", ...).strip()`: `\s`, `split` and `strip` take the same characters as space
 
 # %% ../nbs/04_gsrm.ipynb #1fbaeb1c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"

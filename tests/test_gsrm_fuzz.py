@@ -413,6 +413,25 @@ def test_word_operators_on_any_text_and_in_the_tail_only():
         n += b is not None
     assert n > 400, n
 
+def _plain_detex(s):
+    "`_detex` as first written: every rewrite runs, spaces squashed by `_WS_RE`."
+    if "\\" not in s and "$" not in s: return s
+    if "frac{" in s: s = G._FRAC_RE.sub(lambda m: "/".join(x if G._PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
+    s = G._TEX_SYM_RE.sub(lambda m: G._TEX_SYM[m.group(0)], s)
+    if "{" in s: s = G._TEX_GROUP_RE.sub(lambda m: m.group(1), G._TEX_ARGS_RE.sub(G._tex_args, s))
+    return G._WS_RE.sub(" ", G._TEX_RE.sub("", G._TEX_FN_RE.sub(lambda m: m.group(1), s))).strip()
+
+def test_detex_equals_the_plain_one():
+    "`_detex` runs each rewrite only where the text holds what it needs, and squashes spaces with `split`: the same plainer math."
+    r = random.Random(28)
+    pieces = ["\\frac{1}{2}", "\\dfrac{a+b}{c}", "\\tfrac{x}{y}", "\\sqrt{2}", "\\sqrt{x}{y}", "\\binom{4}{2}", "\\binom{n}", "^{12}", "_{n}", "^{-1.5}", "^ {2}",
+              "{", "}", "\\cdot", "\\times", "\\ldots", "\\le", "\\leq", "\\ge", "\\div", "\\approx", "\\ln", "\\log", "\\sin", "\\pi", "\\pin", "\\sqrt",
+              "\\(", "\\)", "\\[", "\\]", "$", "$$", "\\left(", "\\right)", "\\displaystyle", "\\,", "\\;", "\\!", "\\ ", "\\", " ", "  ", "\t", "\n",
+              "\u00a0", "\x1c", "\x85", "\u2003", "\u200b", "x", "12", "é", "sqrt{", "binom{", "frac{", "^", "_", "(", ")"]
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
+        assert G._detex(t) == _plain_detex(t), t
+
 def _plain_chain_question(text, p):
     "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
     if p < 0: return None
