@@ -1000,9 +1000,12 @@ _CLEAN_NUM_RE = re.compile(r"^\$?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|\\%)?\s*(?:[a-
 def clean_answer(v: str) -> str:
     "A final-answer string without math delimiters, trailing punctuation or a unit word after a number: '$19$ bits.' -> '19'."
     v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
-    v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
-    b = last_boxed(v)
-    if b is not None: v = b
+    if "\\" in v or "$" in v:     # a delimiter or a box needs one
+        v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
+        b = last_boxed(v)
+        if b is not None: v = b
+    else: v = v.rstrip(".;,!").strip()       # the line above when `_DELIM_RE` removes nothing (`v` is stripped)
+    if v.isdecimal(): return v               # digits only: what `_CLEAN_NUM_RE` keeps (`\d` is `isdecimal`)
     m = _CLEAN_NUM_RE.match(v)
     return m.group(1).replace(",", "") if m else v
 

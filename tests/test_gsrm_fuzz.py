@@ -432,6 +432,25 @@ def test_detex_equals_the_plain_one():
         t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
         assert G._detex(t) == _plain_detex(t), t
 
+def _plain_clean_answer(v):
+    "`clean_answer` as first written: both delimiter passes, the box and the number pattern always run."
+    from rlkd_nb.core import last_boxed
+    v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
+    v = G._DELIM_RE.sub("", G._DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
+    b = last_boxed(v)
+    if b is not None: v = b
+    m = G._CLEAN_NUM_RE.match(v)
+    return m.group(1).replace(",", "") if m else v
+
+def test_clean_answer_equals_the_plain_one():
+    "`clean_answer` skips the delimiters and the box when the text has no '\\' or '$', and keeps digits-only text as `_CLEAN_NUM_RE` would."
+    r = random.Random(29)
+    pieces = ["1", "19", "384", "٣", "²", "1,200", ",", ".", ". ", "-", "$", "$$", "\\(", "\\)", "\\[", "\\]", "\\boxed{", "\\fbox{", "}", "{", " ", "  ", "*",
+              "**", ";", "!", "%", "\\%", " bits", "x", "\n", "\u00a0", "(no result)", "yes"]
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 10)))
+        assert G.clean_answer(t) == _plain_clean_answer(t), t
+
 def _plain_chain_question(text, p):
     "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
     if p < 0: return None
