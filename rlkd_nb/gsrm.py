@@ -102,9 +102,12 @@ def _detex(s: str) -> str:
     "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
     if "\\" not in s and "$" not in s: return s
     if "frac{" in s: s = _FRAC_RE.sub(lambda m: "/".join(x if _PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
-    s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)
-    if "{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), _TEX_ARGS_RE.sub(_tex_args, s))      # '1.005^{12}' -> '1.005^12'
-    return _WS_RE.sub(" ", _TEX_RE.sub("", _TEX_FN_RE.sub(lambda m: m.group(1), s))).strip()
+    if "\\" in s: s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)      # each rewrite runs only where the text holds what it needs
+    if "{" in s:
+        if "sqrt{" in s or "binom{" in s: s = _TEX_ARGS_RE.sub(_tex_args, s)
+        if "^{" in s or "_{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), s)      # '1.005^{12}' -> '1.005^12'
+    if "\\" in s: s = _TEX_FN_RE.sub(lambda m: m.group(1), s)
+    return " ".join(_TEX_RE.sub("", s).split())      # as `_WS_RE.sub(" ", ...).strip()`: `\s`, `split` and `strip` take the same characters as space
 
 # %% ../nbs/04_gsrm.ipynb #1fbaeb1c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
@@ -712,25 +715,32 @@ def _np_end(head: str):
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
 _REL_RE = re.compile(r"\s(?:where|in which|for which|such that|so that)\s")      # a relative clause may hold a verb: 'the number of arrangements where the plates are adjacent'
+_LEAD_LOW_RE = re.compile(_LEAD_WORDS_RE.pattern)   # for lowered ASCII text: the same match as `_LEAD_WORDS_RE` (which ignores case) on the text, found faster
+_END_ENDS = ("is", "are", "was", "were", "equal", "equals", "to", "be", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still", "simply")
+_HAS_ENDS = ("has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need", "needs")
+_HEAD_ENDS = _END_ENDS + ("of",) + _HAS_ENDS    # the words `_NP_END_RE`, `_HAS_RE` and `_THERE_RE` ('is', 'are', 'was', 'were', 'a total of') can end with
 
 def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     "(question, what it asks for) from the sentence of text[s:e] stating the value at `p`: 'So the total is 756' -> ('What is the total?', 'the total')."
     a = max(s, p - 300)      # the start of `_sentence_at(text, p, s, e)`; its end is found only where it is read
-    st = max(text.rfind(". ", a, p), text.rfind("\n", a, p), text.rfind("? ", a, p), text.rfind("! ", a, p))
+    st = text.rfind(". ", a, p)      # the last of '. ', '\n', '? ', '! ' (as the max of their `rfind`s): each later one is sought only after the last found
+    if (x := text.rfind("\n", st + 1 if st >= a else a, p)) > st: st = x
+    if (x := text.rfind("? ", st + 1 if st >= a else a, p)) > st: st = x
+    if (x := text.rfind("! ", st + 1 if st >= a else a, p)) > st: st = x
     pre = text[a if st < 0 else st + 1:p]
     k = max(pre.rfind("="), pre.rfind("≈"))
     head = (pre[:k] if k >= 0 else pre).strip()
-    if (m := _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)` (the pattern is anchored), without trying every position
+    # with no '=', a question needs `_THERE_RE`, `_HAS_RE` or `_NP_END_RE` to match the `head` below (a suffix of this one less ' ,:;*$' at its end),
+    # and each ends with a word of `_HEAD_ENDS` before `\s*:?\s*$`: `t`, the lowered end of `head`, tells which can match (None: not ASCII, and patterns
+    # ignoring case match 'ı', 'ſ', 'K' to 'i', 's', 'k': all are tried)
+    if k < 0:
+        t = t.lower() if (t := head.rstrip(" ,:;*$").rstrip().rstrip(":").rstrip()[-13:]).isascii() else None
+        if t is not None and not t.endswith(_HEAD_ENDS): return None
+    if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]     # as `.sub("", head)`
     head = head.strip(" ,:;*$")
-    # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
-    # as `_NP_OK_RE` asks gives no question (the test below, early)
-    hopeless = not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not _VAR_HEAD_RE.match(head)   # (nor a variable)
-    if k >= 0:
-        if hopeless: return None
-        np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
-    else:
-        there, h = _THERE_RE.match(head), None
-        if there or (h := _HAS_RE.match(head)):     # the unit after the value is read only when one of these can use it
+    if k < 0:
+        there, h = _THERE_RE.match(head) if head[:5].lower() == "there" else None, None     # (no other letters match 'there' ignoring case)
+        if there or (t is None or t.endswith(_HAS_ENDS)) and (h := _HAS_RE.match(head)):     # the unit after the value is read only when one of these can use it
             b = min(e, p + 300); c = _SENT_END_RE.search(text, p, b); en = c.start() + 1 if c else b    # as `_sentence_at`'s end
             after = text[p:en].split(" ", 1)[1] if " " in text[p:en] else ""
             unit = _unit_after(" " + after)
@@ -740,8 +750,13 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
             base = {"has": "have", "had": "have", "contains": "contain", "gets": "get", "got": "get", "takes": "take", "took": "take", "needs": "need"}.get(v, v)
             aux = "did" if v in ("had", "got", "took") else ("do" if subj.endswith("s") and not subj.endswith("ss") else "does")
             return f"How many {unit[0]} {aux} {subj} {base}?", f"the number of {unit[0]} in {subj}"
-        if hopeless or not (m := _np_end(head)): return None
-        np = head[:m.start()].strip(" ,")
+        if t is not None and not t.endswith(_END_ENDS): return None       # `_np_end(head)` finds nothing
+    # the noun phrase is a start of `head`, and `_detex` leaves it as it is when `head` holds no '\\' or '$': a `head` that does not open
+    # as `_NP_OK_RE` asks gives no question (the test below, early)
+    if not _NP_OK_RE.match(head) and "\\" not in head and "$" not in head and not _VAR_HEAD_RE.match(head): return None   # (nor a variable)
+    if k >= 0: np = (head[:m.start()] + head[m.end():] if (m := _np_end(head)) else head).strip(" ,")   # as `.sub("", head)`: a match runs to the end
+    elif (m := _np_end(head)): np = head[:m.start()].strip(" ,")
+    else: return None
     np = _detex(np)
     if _VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np      # a variable or function value: 'So, r is about 6.17%', 'p(5) = 24/5'
     if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(_REL_RE.split(np, 1)[0]) or _NP_VAGUE_RE.match(np): return None
@@ -753,8 +768,8 @@ _WORD_OPS = [(re.compile(r"\s+(?:divided by|over)\s+", re.I), " / "), (re.compil
 _WORD_OP_WORDS = (("divided by", "over"), ("times", "multiplied by"), ("plus",), ("minus",))   # what each of _WORD_OPS needs
 
 def _word_ops(seg: str) -> str:
-    "'divided by', 'times', 'plus', 'minus' as symbols; in ASCII text a pattern ignoring case can only match where the lowered text holds its word, so the others are not run."
-    lseg = seg.lower() if seg.isascii() else None
+    "'divided by', 'times', 'plus', 'minus' as symbols; a pattern ignoring case can only match where the lowered text holds its word (in text without 'ı', 'İ', 'ſ', 'K', which it matches to 'i', 's', 'k'), so the others are not run."
+    lseg = seg.lower() if seg.isascii() or not _ODD_CASE_RE.search(seg) else None
     if lseg is not None and not ("over" in lseg or "times" in lseg or "plus" in lseg or "minus" in lseg or "divided by" in lseg
                                  or "multiplied by" in lseg): return seg     # none of the words (most segments): as the loop, which runs no pattern
     for (r, o), words in zip(_WORD_OPS, _WORD_OP_WORDS):
@@ -779,8 +794,10 @@ def _expr_tail(seg: str) -> str | None:
 def _expr_before(text: str, at: int, s: int = 0) -> str | None:
     "The calculation just before position `at` of text[s:] ('756 - 336' in '... 756 - 336 = 420'); 'divided by', 'times', ... become symbols."
     seg = text[max(s, at - 80):at]
-    seg = _word_ops(seg)
-    tail = _expr_tail(seg)            # of at most 80 characters
+    if seg.isascii():   # the operator words and the spaces around them are expression characters, none a digit, '(' or '\\': replaced after, in the tail only
+        tail = _expr_tail(seg)
+        if tail is not None: tail = _word_ops(tail)
+    else: tail = _expr_tail(_word_ops(seg))       # of at most 80 characters
     if tail is None or not _OP_OR_TEX_RE.search(tail): return None   # no operator and no '\\' (which `_detex` turns into one): what follows only removes, so none at the end
     ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
     if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
@@ -921,17 +938,20 @@ def _asked(sent: str, low: str) -> str | None:
 _HINTS[_asked] = "?"     # `_asked` needs a question mark: rarer in a trace than the 'wh' or 'how m' it also needs (a string: found by `str.find`)
 
 # %% ../nbs/04_gsrm.ipynb #8d7d9c8c
+_READS = {"unit": ("unit",), "section": ("section",), "asked": ("asked",), "goal": ("goal", "check"), "plan": ("plan",)}   # a skippable reader -> the origins it gives
+
+@lru_cache(None)
+def _wants(order: tuple | None) -> dict:
+    "Reader -> the origins whose finding makes it useless under `order` (its first origin there and all ranked before it), None if order has none of its origins."
+    if order is None: return dict.fromkeys(_READS, frozenset())     # no order: every reader runs
+    return {r: next((frozenset(order[:i + 1]) for i, k in enumerate(order) if k in ks), None) for r, ks in _READS.items()}
+
 def _questions(text: str, low: str, s: int, e: int, main, head: str | None = None, sents: list | None = None,
                order: tuple | None = None,  # the origins a step would use, best first: a reader whose origins all rank below one already found is not run
               ) -> dict:
     "The questions a step of text[s:e] with main value `main` (start, end, value) and heading `head` could ask, by origin, with what each asks for."
-    out = {}
-    def wanted(*keys):   # the readers are independent, so skipping one that cannot win changes nothing else
-        if order is None: return True
-        for k in order:  # some key of `keys` comes before every origin found so far
-            if k in out: return False
-            if k in keys: return True
-        return False
+    out, want = {}, _wants(order)   # the readers are independent, so skipping one that cannot win changes nothing else
+    free = out.keys().isdisjoint     # a reader is wanted while no origin of `want[reader]` is found (`out` as it grows)
     if sents is None: sents = _window(text, low, s, main[0] if main else e)     # the sentences before the result, split once
     if main:
         p, pe, v = main[:3]
@@ -944,10 +964,10 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         last = text.rfind(v, pe, e) if len(v) > 1 else -1                   # a restatement ('So, 49 eights in the units place.')
         for a, b in ([(last, last + len(v))] if last > 0 else []) + [(p, pe)]:
             if "np" not in out and (npq := _np_question(text, a, s, e)): out["np"] = npq     # the first found is the one kept
-            if "unit" not in out and wanted("unit") and (u := _unit_after(text[b:min(e, b + 100)])):
+            if "unit" not in out and (w := want["unit"]) is not None and free(w) and (u := _unit_after(text[b:min(e, b + 100)])):
                 pp = u[1] or (f"in the {head}" if head else "")
                 out["unit"] = (f"How many {u[0]} are {pp or 'there'}?", f"the number of {u[0]}" + (f" {pp}" if pp else ""))
-    if head and wanted("section"):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
+    if head and (w := want["section"]) is not None and free(w):   # an item of an enumeration announced before it: 'count the 4's in each place:' + '**Tens place:**'
         sec = _nearest(text, low, max(0, s - 800), s, _goal)
         m = _EACH_RE.search(sec or "")
         if m: out["section"] = ((q := sec[:m.start()] + f"the {head}" + sec[m.end():]), _desc_of(q))
@@ -955,11 +975,11 @@ def _questions(text: str, low: str, s: int, e: int, main, head: str | None = Non
         k = text.rfind("=", max(s, e - 400), e)
         ex = _expr_before(text, k, s) if k > 0 else None
         if ex: out["calc"] = (f"What is {ex}?", ex)
-    asked = wanted("asked") and _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
+    asked = (w := want["asked"]) is not None and free(w) and _nearest(text, low, s, main[0] if main else e, _asked, sents=sents)
     if asked: out["asked"] = (asked, _desc_of(asked))
-    goal = wanted("goal", "check") and _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
+    goal = (w := want["goal"]) is not None and free(w) and _nearest(text, low, s, main[0] if main else e, _goal, sents=sents)
     if goal: out["goal" if not goal.startswith(("Is ", "Does ")) else "check"] = (goal, goal[8:-1] if goal.startswith("What is ") else _low1(goal[:-1]))
-    vp = wanted("plan") and _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
+    vp = (w := want["plan"]) is not None and free(w) and _nearest(text, low, s, main[0] if main else e, _vp_question, skip=main[2] if main else "", sents=sents)
     if vp: out["plan"] = (vp, _low1(vp[23:-1]))
     return out
 
@@ -978,11 +998,16 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     ls = text.rfind("\n", a, p)
     head = text[ls + 1 if ls >= 0 else a:p]
     if "=" not in head and "≈" not in head and "\\approx" not in head: return None
-    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(_DISPLAY_OPEN_RE.sub("", _LEAD_WORDS_RE.sub("", _LIST_MARK_RE.sub("", head))))][:-1]
+    if (m := _LIST_MARK_RE.match(head)): head = head[m.end():]      # as `.sub("", head)` of each (anchored) pattern, without trying every position
+    if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]
+    if (m := _DISPLAY_OPEN_RE.match(head)): head = head[m.end():]
+    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(head)[:-1]]      # (the value after the last '=' is not read)
     if not parts: return None
-    words = len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
+    words = 0 if "\\" in parts[0] else len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
     label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not _OP_SIGN_RE.search(parts[0])) else None
-    expr = next((x for x in parts if x != label and _DIGIT_RE.search(x) and (_OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60), None)
+    expr = None
+    for x in parts:
+        if x != label and _DIGIT_RE.search(x) and (_OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60: expr = x; break
     w = label.split() if label else []     # a short name, or a noun phrase ('the number of ...'); a verb and its object ('Start with sin(1/x)') is none
     if label and not (_NP_OK_RE.match(label) or len(w) <= 4 and not (len(w) > 1 and w[1].lower() in _PREPS)) or label and len(label) > 60: label = None
     if not label and ls > 0 and (not parts[0] or _DIGIT_RE.search(parts[0])):   # a display: the sentence before it names what it computes
@@ -1014,11 +1039,17 @@ _WORK_ORDER, _CHECK_ORDER = ("np", "asked", "section", "unit", "goal", "calc", "
 
 def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple[str, str, str, str | None, str | None]:
     "(meta, sub-problem, answer, what the sub-problem asks for, the value a check that names nothing re-checks) of one step of a long trace."
-    res = [r for ln in g.lines for r in ln.res]
-    new = set(g.new)
-    main = next((r for r in reversed(res) if r[2] in new), None) or (res[-1] if res else None)
+    main, tail, new = None, None, set(g.new)    # the last result whose value is new, else the last result: read backwards, stop at the first new one
+    for ln in reversed(g.lines):
+        for r in reversed(ln.res):
+            if r[2] in new: main = r; break
+            tail = tail or r
+        if main: break
+    main = main or tail
     kind = g.kind if g.kind in ("check", "alt") else "work"
-    head = next((h for ln in g.lines[:3] if (h := _heading(text, ln.s))), None)
+    head = None
+    for ln in g.lines[:3]:
+        if (h := _heading(text, ln.s)): head = h; break
     sents = _window(text, low, g.s, main[0] if main else g.e)
     qs = _questions(text, low, g.s, g.e, main, head, sents, _CHECK_ORDER if kind == "check" else _WORK_ORDER)
     calc = qs.get("calc", (None, None))[1]
@@ -1031,16 +1062,18 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         else: q, desc = (f"Does re-checking confirm {main[2]}?" if main else "Does the earlier result hold?"), "the earlier result"
     else:                  # the new value the step reaches, and the question it answers (with its calculation)
         ans = main[2] if main else _detex(_last_claim(text, g.s, g.e))   # the new value its question asks for (the last value stated when none is new)
-        k = next((k for k in _WORK_ORDER if k in qs), None)
+        for k in _WORK_ORDER:    # the best origin found
+            if k in qs: break
+        else: k = None
         ch = main and k in (None, "calc", "plan") and (_chain_question(text, main[0]) or _chain_question(text, text.find(main[2], g.s, main[0])))
         if ch and (k is None or ch[2]): q, desc = ch[:2]     # a named quantity ('the total number of arrangements, (10 - 1)!') beats a bare calculation
         else: q, desc = qs[k] if k else ("What does this step establish?", "the next result")
         if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
-    lead = {"check": "As a check", "alt": "Trying another approach"}.get(kind) or ("First" if index == 0 else ("Finally" if last else "Next"))
+    lead = "As a check" if kind == "check" else "Trying another approach" if kind == "alt" else "First" if index == 0 else "Finally" if last else "Next"
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
     if plan and (m := _vague_end(plan)): plan = plan[:m.start()].strip() + f" {desc}"      # as `_VAGUE_END_RE.sub("", plan)`: the match runs to the end
-    op, desc = next((_OP_VERB[o] for o in _OPERATOR_RE.findall(calc or "")), None), _detex(desc)
+    op, desc = _OP_VERB[m.group(1)] if calc and (m := _OPERATOR_RE.search(calc)) else None, _detex(desc)     # the first operator's verb
     meta = f"{lead}, the reasoner {plan or (f'{op} to get {desc}' if op else f'works out {desc}')}"
     if plan and kind != "check" and desc != "the next result" and desc.lower() not in plan.lower(): meta += f", to find {desc}"
     meta += "."
@@ -1064,9 +1097,12 @@ _CLEAN_NUM_RE = re.compile(r"^\$?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|\\%)?\s*(?:[a-
 def clean_answer(v: str) -> str:
     "A final-answer string without math delimiters, trailing punctuation or a unit word after a number: '$19$ bits.' -> '19'."
     v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
-    v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
-    b = last_boxed(v)
-    if b is not None: v = b
+    if "\\" in v or "$" in v:     # a delimiter or a box needs one
+        v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
+        b = last_boxed(v)
+        if b is not None: v = b
+    else: v = v.rstrip(".;,!").strip()       # the line above when `_DELIM_RE` removes nothing (`v` is stripped)
+    if v.isdecimal(): return v               # digits only: what `_CLEAN_NUM_RE` keeps (`\d` is `isdecimal`)
     m = _CLEAN_NUM_RE.match(v)
     return m.group(1).replace(",", "") if m else v
 

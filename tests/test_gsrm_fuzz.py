@@ -437,6 +437,141 @@ def test_step_readers_early_exits_change_nothing():
         n_np += a is not None; n_ex += b is not None
     assert n_np > 100 and n_ex > 100, (n_np, n_ex)      # the cases reach the questions, not only the early exits
 
+def test_np_question_gives_up_only_where_no_pattern_can_end():
+    "Without '=', the noun-phrase reader tries `_THERE_RE`, `_HAS_RE`, `_NP_END_RE` only on a head whose last word (and first, for 'there') fits: each way they end, once."
+    ends = [v + sep + a for v in ("is", "are", "was", "were", "equal", "equals", "come to", "comes to", "would be", "will be", "should be", "must be")
+            for sep in (" ", "") for a in ("", "approximately", "about", "exactly", "just", "indeed", "then", "now", "still", "simply")]
+    ends += ["is a total of", "were a total of", "has", "have", "had", "contain", "contains", "get", "gets", "got", "take", "takes", "took", "need",
+             "needs", "İS", "ıs", "haſ", "taKes", "was about:", "gives", "totals", "is 3 +"]
+    n = 0
+    for subj in ("the total", "There", "Tom", "So, the number of apples", "the boxes"):
+        for end in ends:
+            for trail in ("", ":", " :", ":\t", " $", "\t$", " :\t$", "*", "\u00a0", ",", " ::"):
+                for t in (f"{subj} {end}{trail} 12 apples in the basket.", f"{subj} {end}{trail} 12 apples in the basket.".upper()):
+                    p = t.index("12")
+                    a = G._np_question(t, p, 0, len(t))
+                    assert a == _plain_np_question(t, p, 0, len(t)), t
+                    n += a is not None
+    assert n > 1000, n
+
+def test_np_question_sentence_start_and_lead_words_as_the_plain_ones():
+    "The noun-phrase reader's sentence start (each separator sought only after the last found) and its lead words (matched on lowered ASCII text)."
+    r = random.Random(26)
+    seps = [". ", "\n", "? ", "! ", "\n? ", "\n! ", ".\n", "?\n", "!. ", "\n\n", ".", "?", " "]
+    heads = ["the total is ", "So the total is ", "SO, THUS the number of eggs = ", "Hmmm, well the cost was ", "And then ", "so-so ", "ſo the sum is ",
+             "(so) the total is ", "x = ", "Ok: the total is ", "ALSO there are ", "the boxes contain "]
+    n = 0
+    for _ in range(6000):
+        t = "".join(r.choice(seps + heads + ["12", "5 apples", "é", "word"]) for _ in range(r.randrange(1, 16)))
+        for p in [m.start() for m in re.finditer(r"\d", t)][:4]:
+            s = r.randrange(p + 1)
+            a = G._np_question(t, p, s, len(t))
+            assert a == _plain_np_question(t, p, s, len(t)), (t, p, s)
+            n += a is not None
+        if t.isascii():
+            m1, m2 = G._LEAD_LOW_RE.match(t.lower()), G._LEAD_WORDS_RE.match(t)
+            assert (m1 and m1.span()) == (m2 and m2.span()), t
+    assert n > 150, n
+
+def test_word_operators_on_any_text_and_in_the_tail_only():
+    "Operator words: found by the lowered text unless a letter may stand for 'i' or 's' ('ı', 'ſ'), and replaced in the calculation's tail only (ASCII)."
+    r = random.Random(27)
+    pieces = ["plus", "PLUS", "pluſ", "tımes", "TIMES", "times", "dıvided by", "divided by", "DIVIDED BY", "over", "OVER", "mınus", "minus", "multiplied by",
+              "multıplied by", "İ", "K", "é", "≈", "×", " ", "  ", "\t", "\u00a0", "\n", "3", "12", "(4)", "\\frac{1}{2}", "\\times", "x", "=", ",", ". ", "is", "and"]
+    n = 0
+    for _ in range(8000):
+        t = "".join(r.choice(pieces) + r.choice(["", " ", " "]) for _ in range(r.randrange(1, 20)))
+        plain = t
+        for pat, o in G._WORD_OPS: plain = pat.sub(o, plain)
+        assert G._word_ops(t) == plain, t
+        at = r.randrange(len(t) + 1)
+        b = G._expr_before(t, at)
+        assert b == _plain_expr_before(t, at), (t, at)
+        n += b is not None
+    assert n > 400, n
+
+def _plain_detex(s):
+    "`_detex` as first written: every rewrite runs, spaces squashed by `_WS_RE`."
+    if "\\" not in s and "$" not in s: return s
+    if "frac{" in s: s = G._FRAC_RE.sub(lambda m: "/".join(x if G._PLAIN_ARG_RE.fullmatch(x) else f"({x})" for x in m.groups()), s)
+    s = G._TEX_SYM_RE.sub(lambda m: G._TEX_SYM[m.group(0)], s)
+    if "{" in s: s = G._TEX_GROUP_RE.sub(lambda m: m.group(1), G._TEX_ARGS_RE.sub(G._tex_args, s))
+    return G._WS_RE.sub(" ", G._TEX_RE.sub("", G._TEX_FN_RE.sub(lambda m: m.group(1), s))).strip()
+
+def test_detex_equals_the_plain_one():
+    "`_detex` runs each rewrite only where the text holds what it needs, and squashes spaces with `split`: the same plainer math."
+    r = random.Random(28)
+    pieces = ["\\frac{1}{2}", "\\dfrac{a+b}{c}", "\\tfrac{x}{y}", "\\sqrt{2}", "\\sqrt{x}{y}", "\\binom{4}{2}", "\\binom{n}", "^{12}", "_{n}", "^{-1.5}", "^ {2}",
+              "{", "}", "\\cdot", "\\times", "\\ldots", "\\le", "\\leq", "\\ge", "\\div", "\\approx", "\\ln", "\\log", "\\sin", "\\pi", "\\pin", "\\sqrt",
+              "\\(", "\\)", "\\[", "\\]", "$", "$$", "\\left(", "\\right)", "\\displaystyle", "\\,", "\\;", "\\!", "\\ ", "\\", " ", "  ", "\t", "\n",
+              "\u00a0", "\x1c", "\x85", "\u2003", "\u200b", "x", "12", "é", "sqrt{", "binom{", "frac{", "^", "_", "(", ")"]
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
+        assert G._detex(t) == _plain_detex(t), t
+
+def _plain_clean_answer(v):
+    "`clean_answer` as first written: both delimiter passes, the box and the number pattern always run."
+    from rlkd_nb.core import last_boxed
+    v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
+    v = G._DELIM_RE.sub("", G._DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
+    b = last_boxed(v)
+    if b is not None: v = b
+    m = G._CLEAN_NUM_RE.match(v)
+    return m.group(1).replace(",", "") if m else v
+
+def test_clean_answer_equals_the_plain_one():
+    "`clean_answer` skips the delimiters and the box when the text has no '\\' or '$', and keeps digits-only text as `_CLEAN_NUM_RE` would."
+    r = random.Random(29)
+    pieces = ["1", "19", "384", "٣", "²", "1,200", ",", ".", ". ", "-", "$", "$$", "\\(", "\\)", "\\[", "\\]", "\\boxed{", "\\fbox{", "}", "{", " ", "  ", "*",
+              "**", ";", "!", "%", "\\%", " bits", "x", "\n", "\u00a0", "(no result)", "yes"]
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 10)))
+        assert G.clean_answer(t) == _plain_clean_answer(t), t
+
+def _plain_chain_question(text, p):
+    "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
+    if p < 0: return None
+    a = max(0, p - 240)
+    ls = text.rfind("\n", a, p)
+    head = text[ls + 1 if ls >= 0 else a:p]
+    if "=" not in head and "≈" not in head and "\\approx" not in head: return None
+    parts = [G._detex(x).strip(" \t,:") for x in G._CHAIN_SPLIT_RE.split(G._DISPLAY_OPEN_RE.sub("", G._LEAD_WORDS_RE.sub("", G._LIST_MARK_RE.sub("", head))))][:-1]
+    if not parts: return None
+    words = len(G._WORDS_RE.findall(parts[0]))
+    label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not G._OP_SIGN_RE.search(parts[0])) else None
+    expr = next((x for x in parts if x != label and G._DIGIT_RE.search(x) and (G._OP_SIGN_RE.search(x) or "\\" in x) and len(x) <= 60), None)
+    w = label.split() if label else []
+    if label and not (G._NP_OK_RE.match(label) or len(w) <= 4 and not (len(w) > 1 and w[1].lower() in G._PREPS)) or label and len(label) > 60: label = None
+    if not label and ls > 0 and (not parts[0] or G._DIGIT_RE.search(parts[0])):
+        seg = text[max(0, ls - 300):ls].rstrip()
+        prev = seg[seg.rfind("\n") + 1:].strip()
+        if prev.endswith(":"):
+            k = max(prev.rfind(". ", 0, len(prev) - 1), prev.rfind("? ", 0, len(prev) - 1))
+            np = G._LEAD_WORDS_RE.sub("", G._NP_END_RE.sub("", prev[k + 1:].strip().rstrip(":"))).strip()
+            if 3 <= len(np) <= 100 and G._NP_OK_RE.match(np) and not G._NP_BAD_RE.search(np): label = np
+    if label: label = G._low1(label)
+    if label and expr: return f"What is {label}, {expr}?", label, True
+    if label: return f"What is {label}?", label, True
+    if expr and len(expr) >= 2: return f"What is {expr}?", expr, False
+    return None
+
+CHAIN_PIECES = ["Total 4's", "the total number of arrangements", "So, ", "so ", "Thus ", "- ", "3. ", "12) ", "* ", "• ", "  ", "\t", "\\[", "\\(", "$$", "$",
+                "=", " = ", "≈", "\\approx", "(10 - 1)!", "9!", "362880", "48 + 50 + 89", "\\frac{1}{2}", "\\times", "\\cdot", "\\ln(1.005)", "x", "p(5)",
+                "is:", "So, the total number of arrangements is:", "Start with", "sin(1/x)", "with", "the cost", "12", "3.5", "1,200", "\n", "\n\n", ". "]
+
+def test_chain_question_equals_the_plain_one():
+    "The equation-chain reader (anchored patterns matched once, the last part never read) asks what the plain one asks."
+    r = random.Random(25)
+    n = named = 0
+    for _ in range(8000):
+        t = "".join(r.choice(CHAIN_PIECES + WORDS[:60]) + r.choice(["", " ", " "]) for _ in range(r.randrange(1, 30)))
+        if r.random() < 0.2: t = t.upper()
+        p = r.choice([m.start() for m in re.finditer(r"\d", t)] + [-1, len(t)])
+        a = G._chain_question(t, p)
+        assert a == _plain_chain_question(t, p), (t, p)
+        n += a is not None; named += bool(a and a[2])
+    assert n > 600 and named > 300, (n, named)
+
 _PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
     r"totals?|that's|it's|leaves?|left with|comes? to|simplifies to|(?:a )?total of|sum of)\b)"
