@@ -131,6 +131,26 @@ def test_goal_hint_from_rarer_letters_finds_every_goal_word():
         if G._GOAL_WORDS.search(low, st, en): n += 1; assert G._GOAL_HINT.search(low, st, en), low[st:en]
     assert n > 3000
 
+def test_filler_from_rarer_letters_equals_the_plain_pattern():
+    "`_filler` (each phrase matched from its rarest letter, its word start in the lookbehind) against `_FILLER_PLAN_RE` on every phrase it expands to, cut, joined and with any neighbour."
+    import itertools
+    phrases = ["step by step", "this problem", "the problem", "solve this", "tackle this", "make sense", "be careful", "the basic concepts"]
+    phrases += [f"{a} {b}" for a in ("this", "it", "things") for b in ("out", "down", "through")]
+    phrases += [f"how to {b}" for b in ("approach", "solve", "tackle", "start")] + [f"{a} {b}" for a in ("approach", "think about") for b in ("this", "it")]
+    phrases += [f"{a} {b} {c}" for a, b, c in itertools.product(("understand",), ("the", "this"), ("problem", "question"))]
+    phrases += [f"{a} {b} {c}" for a, b, c in itertools.product(("has", "have"), ("this", "a"), ("problem", "question"))]
+    bits = phrases + [p[:k] for p in phrases for k in range(1, len(p))] + [p[k:] for p in phrases for k in range(1, len(p))] + ["x", "_", "9", " ", ".", "'", "é"]
+    for p in phrases:
+        for a in ["", " ", "x", "_", "9", "'", "-", "é", "(", "an"]:
+            for b in ["", " ", "x", "s", "_", "9", "'", ".", "é"]:
+                for t in (a + p + b, (a + p + b).upper(), a + p.title() + b):
+                    assert G._filler(t) == (G._FILLER_PLAN_RE.search(t) is not None), t
+    r, n = random.Random(19), 0
+    for _ in range(30000):
+        t = "".join(r.choice(phrases if r.random() < 0.2 else bits) for _ in range(r.randrange(1, 6)))
+        n += (f := G._filler(t)); assert f == (G._FILLER_PLAN_RE.search(t) is not None), t
+    assert n > 3000
+
 def test_nearest_equals_the_forward_reading():
     "Reading the sentences backwards and stopping at the first answer gives the last answer of the forward reading."
     r = random.Random(14)
