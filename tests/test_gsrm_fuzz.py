@@ -779,3 +779,13 @@ def test_result_starts_equal_the_plain_ones():
     for _ in range(30000):
         low = G._lower("".join(r.choice(pieces) for _ in range(r.randrange(0, 10))))
         assert G._result_starts(low) == _plain_result_starts(low), low
+
+def test_quick_number_pattern_equals_num_re():
+    "The problem's numbers: `_NUM_QUICK_RE` finds what `_NUM_RE` finds, and `_norm_value` of each only drops its commas."
+    r = random.Random(37)
+    pieces = ["-", ".", ",", "1", "12", "123", "1,000", "٣", "a", "_", " ", "x", "é", "-.", "..", ",12", ".5", "0.5", "\n", "$", "(", "1234", "/", "%"]
+    for _ in range(60000):
+        t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
+        found = G._NUM_QUICK_RE.findall(t)
+        assert found == G._NUM_RE.findall(t), t
+        assert [x.replace(",", "") for x in found] == [G._norm_value(x) for x in found], t
