@@ -1144,16 +1144,25 @@ def final_result(text: str) -> str | None:
 _TASK_VERB_RE = re.compile(r"(?:^|(?<=[.?!:\]$])|\s)\s*(?:compute|find|evaluate|determine|calculate|simplify)\b[\s:]*", re.I)
 _WH_CLAUSE_RE = re.compile(r"\b(?:what|how many|how much|which)\b[^?.!\n]{1,150}\?", re.I)
 _TAIL_NOTE_RE = re.compile(r"\s*\([^()]{0,120}\)\s*$")
+_TASK_WORD_RE = re.compile(r"compute|find|evaluate|determine|calculate|simplify")    # the verbs of `_TASK_VERB_RE`, for lowered ASCII text
 
 def _task_question(problem: str) -> str | None:
     "What the problem asks, as a question: its last question ('... then what is $r$? (Give your answer ...)' -> 'Then what is r?') or its last task ('Find $p(5).$' -> 'What is p(5)?')."
-    tail = _TAIL_NOTE_RE.sub("", (problem or "")[-600:].rstrip())
-    if (q := problem_question(tail)): return _detex(q)
-    m = None
-    for m in _WH_CLAUSE_RE.finditer(tail): pass      # a question that opens mid-sentence: '..., then what is $r$?'
-    if m: return _cap(_detex(m.group(0)))
-    m = None
-    for m in _TASK_VERB_RE.finditer(tail): pass
+    tail = (problem or "")[-600:].rstrip()
+    if tail.endswith(")"): tail = _TAIL_NOTE_RE.sub("", tail)    # the note ends the text (no space follows it after `rstrip`): nothing to remove otherwise
+    if "?" in tail:       # `problem_question` and `_WH_CLAUSE_RE` each need a '?'
+        if (q := problem_question(tail)): return _detex(q)
+        m = None
+        for m in _WH_CLAUSE_RE.finditer(tail): pass      # a question that opens mid-sentence: '..., then what is $r$?'
+        if m: return _cap(_detex(m.group(0)))
+    m, p = None, 0
+    # every match of `_TASK_VERB_RE` holds a verb (in ASCII text: one the lowered text holds), and starts no earlier than the spaces just before
+    # it: the search starts at the spaces before the first verb (the same matches), and where the text holds none it is not run
+    if tail.isascii():
+        w = _TASK_WORD_RE.search(tail.lower())
+        p = len(tail[:w.start()].rstrip()) if w else -1
+    if p >= 0:
+        for m in _TASK_VERB_RE.finditer(tail, p): pass
     obj = _WS_RE.sub(" ", _detex(tail[m.end():])).strip().rstrip(" .,;") if m else ""
     return f"What is {obj}?" if 2 <= len(obj) <= 150 else None
 

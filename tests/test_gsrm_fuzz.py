@@ -789,3 +789,26 @@ def test_quick_number_pattern_equals_num_re():
         found = G._NUM_QUICK_RE.findall(t)
         assert found == G._NUM_RE.findall(t), t
         assert [x.replace(",", "") for x in found] == [G._norm_value(x) for x in found], t
+
+def _plain_task_question(problem):
+    "`_task_question` as first written: every pattern run over the whole tail."
+    tail = G._TAIL_NOTE_RE.sub("", (problem or "")[-600:].rstrip())
+    if (q := G.problem_question(tail)): return G._detex(q)
+    m = None
+    for m in G._WH_CLAUSE_RE.finditer(tail): pass
+    if m: return G._cap(G._detex(m.group(0)))
+    m = None
+    for m in G._TASK_VERB_RE.finditer(tail): pass
+    obj = G._WS_RE.sub(" ", G._detex(tail[m.end():])).strip().rstrip(" .,;") if m else ""
+    return f"What is {obj}?" if 2 <= len(obj) <= 150 else None
+
+def test_task_question_equals_the_plain_one():
+    "The note removed only from a tail ending with ')', the question patterns run only where a '?' is, the task verbs searched from the spaces before the first verb."
+    r = random.Random(41)
+    pieces = ["Find", "FIND", "find", "compute", "Compute:", "Evaluate", "determine", "calculate", "simplify", "ſimplify", "refind", "finder", " ", "  ", "\n",
+              "\t", "\u00a0", "\x1c", ".", "?", "!", ":", "]", "$", "what is", "How many", "which", "(in dollars)", "(", ")", "x", "2", "p(5)", "é", "K", "the area"]
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) + r.choice(["", " "]) for _ in range(r.randrange(0, 14)))
+        assert G._task_question(t) == _plain_task_question(t), t
+    for t in ["Find $p(5).$", "Compute the sum. (Give your answer as a fraction.)", "What is x?  ", "Simplify  \n find the area", "x.Find y"]:
+        assert G._task_question(t) == _plain_task_question(t), t
