@@ -587,11 +587,18 @@ _CUE_NEXT = dict.fromkeys((c for c in map(chr, range(128)) if c not in " \t#(*-0
             dict.fromkeys("0123456789", ".)0123456789") | {"(": "0123456789", "-": " ", "a": " cdlns", "b": "u", "d": "o", "l": "aeA", "m": "ao",
                                                             "n": "eo", "p": "auA", "s": "aeotT"}
 
+def _line_cue(low: str, s: int, e: int) -> str | None:
+    "`_cue(low, s)` for the line `low[s:e]`, not tried where its first two characters open no cue, list mark or heading."
+    # (a fifth of the lines that have none: '\\[', '$', '= ', '-2', 'si', '6 ', ...); a character outside ASCII is left to the match
+    if (nx := _CUE_NEXT.get(low[s])) is not None and e > s + 1 and (c2 := low[s + 1]) not in nx and c2 < "\x80": return None
+    return (c := _LINE_CUE_RE.match(low, s)) and c.lastgroup
+
 def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
-    "The lines of a trace with their cue and values (`given`: values the problem states, never new); an indented line is a 'sub' item."
+    """The lines of a trace with their values (`given`: values the problem states, never new); an indented line is a 'sub' item.
+    Any other line's cue is True: not read yet; `_group` reads it (`_line_cue`) only where it can start a step (a quarter of the lines need none)."""
     seen, out, starts = set(given), [], _result_starts(low)
     starts.append(len(low) + 1)       # past every line's end: the walk along `starts` needs no test of its length
-    k, a, match, cue, mk = 0, 0, _RESULT_RE.match, _LINE_CUE_RE.match, object.__new__
+    k, a, match, mk = 0, 0, _RESULT_RE.match, object.__new__
     for line in text.split("\n"):     # `_results_at` inlined: one walk along `starts` for the whole trace
         s = a; a += len(line) + 1
         if not line: continue         # half the lines of a trace: the blank line between paragraphs
@@ -613,12 +620,8 @@ def _lines(text: str, low: str, given: set = frozenset()) -> list[_Line]:
                     if eq or v not in given: vals.append(v)     # restating a value of the problem is no result
             if res: new = [v for v in vals if v not in seen]; seen.update(vals)
             else: res = vals = ()
-        if ind >= 2 and out: c = "sub"
-        # `cue(low, s)`, not tried where the line's first two characters open no cue, list mark or heading (a fifth of the lines
-        # that have none: '\\[', '$', '= ', '-2', 'si', '6 ', ...); a character outside ASCII is left to the match
-        elif (nx := _CUE_NEXT.get(low[s])) is not None and e > s + 1 and (c2 := low[s + 1]) not in nx and c2 < "\x80": c = None
-        else: c = (c := cue(low, s)) and c.lastgroup
-        ln = mk(_Line); ln.s = s; ln.e = e; ln.cue = c; ln.vals = vals; ln.new = new; ln.res = res; out.append(ln)   # `_Line(s, e, c, vals, new, res)` without a call of `__init__`
+        ln = mk(_Line); ln.s = s; ln.e = e; ln.cue = "sub" if ind >= 2 and out else True; ln.vals = vals; ln.new = new; ln.res = res   # `_Line(...)`
+        out.append(ln)                                                                                                 # without a call of `__init__`
     return out
 
 # %% ../nbs/04_gsrm.ipynb #da1029f0
@@ -629,13 +632,20 @@ class _Group:
     def add(self, ln): self.lines.append(ln); self.new += ln.new; self.has_result |= bool(ln.vals); self.e = ln.e
     def absorb(self, g): self.lines += g.lines; self.new += g.new; self.has_result |= g.has_result; self.e = g.e
 
-def _group(lines: list[_Line]) -> list[_Group]:
+def _group(lines: list[_Line], low: str = "") -> list[_Group]:
     "Steps: a new one starts at a cue line, or at a line with a new result, once the current step has a result (or is long)."
     groups, mk, g = [], object.__new__, None      # g: the step being built, groups[-1]
     for ln in lines:
-        cue = ln.cue
-        if g is None or (cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and ln.s - g.s >= MIN_STEP))
-                         or (ln.new and g.new and cue != "sub")):         # ('sub' is no boundary)
+        cue = ln.cue                              # True: not read yet (`_lines`), read below only where a step may start
+        # a new step where `g is None or (cue in _BOUNDARY and (g.has_result or g.kind in ("check", "alt") or (cue != "doubt" and
+        # ln.s - g.s >= MIN_STEP)) or (ln.new and g.new and cue != "sub"))` ('sub' is no boundary; no cue read is 'sub'):
+        if g is None: new = True
+        elif (h := g.has_result or g.kind in ("check", "alt")) or ln.s - g.s >= MIN_STEP:
+            if cue is True: cue = _line_cue(low, ln.s, ln.e)
+            new = cue in _BOUNDARY and (h or cue != "doubt") or ln.new and g.new and cue != "sub"
+        else: new = ln.new and g.new and cue != "sub"         # no cue can start a step here: the cue is not needed
+        if new:
+            if cue is True: cue = _line_cue(low, ln.s, ln.e)   # the step's kind
             # `_Group(ln)` without a call of `__init__`
             g = mk(_Group); g.lines = [ln]; g.kind = cue; g.new = list(ln.new); g.has_result = bool(ln.vals); g.s = ln.s; g.e = ln.e
             groups.append(g)
@@ -1149,18 +1159,31 @@ def final_result(text: str) -> str | None:
 _TASK_VERB_RE = re.compile(r"(?:^|(?<=[.?!:\]$])|\s)\s*(?:compute|find|evaluate|determine|calculate|simplify)\b[\s:]*", re.I)
 _WH_CLAUSE_RE = re.compile(r"\b(?:what|how many|how much|which)\b[^?.!\n]{1,150}\?", re.I)
 _TAIL_NOTE_RE = re.compile(r"\s*\([^()]{0,120}\)\s*$")
+_TASK_WORD_RE = re.compile(r"compute|find|evaluate|determine|calculate|simplify")    # the verbs of `_TASK_VERB_RE`, for lowered ASCII text
 
 def _task_question(problem: str) -> str | None:
     "What the problem asks, as a question: its last question ('... then what is $r$? (Give your answer ...)' -> 'Then what is r?') or its last task ('Find $p(5).$' -> 'What is p(5)?')."
-    tail = _TAIL_NOTE_RE.sub("", (problem or "")[-600:].rstrip())
-    if (q := problem_question(tail)): return _detex(q)
-    m = None
-    for m in _WH_CLAUSE_RE.finditer(tail): pass      # a question that opens mid-sentence: '..., then what is $r$?'
-    if m: return _cap(_detex(m.group(0)))
-    m = None
-    for m in _TASK_VERB_RE.finditer(tail): pass
+    tail = (problem or "")[-600:].rstrip()
+    if tail.endswith(")"): tail = _TAIL_NOTE_RE.sub("", tail)    # the note ends the text (no space follows it after `rstrip`): nothing to remove otherwise
+    if "?" in tail:       # `problem_question` and `_WH_CLAUSE_RE` each need a '?'
+        if (q := problem_question(tail)): return _detex(q)
+        m = None
+        for m in _WH_CLAUSE_RE.finditer(tail): pass      # a question that opens mid-sentence: '..., then what is $r$?'
+        if m: return _cap(_detex(m.group(0)))
+    m, p = None, 0
+    # every match of `_TASK_VERB_RE` holds a verb (in ASCII text: one the lowered text holds), and starts no earlier than the spaces just before
+    # it: the search starts at the spaces before the first verb (the same matches), and where the text holds none it is not run
+    if tail.isascii():
+        w = _TASK_WORD_RE.search(tail.lower())
+        p = len(tail[:w.start()].rstrip()) if w else -1
+    if p >= 0:
+        for m in _TASK_VERB_RE.finditer(tail, p): pass
     obj = _WS_RE.sub(" ", _detex(tail[m.end():])).strip().rstrip(" .,;") if m else ""
     return f"What is {obj}?" if 2 <= len(obj) <= 150 else None
+
+# `_NUM_RE` written to open with a character class (each match opens with '-', '.' or a digit, which it then tells apart by lookbehinds): `re`
+# scans for the class quickly instead of trying both lookbehinds at every character; the same matches
+_NUM_QUICK_RE = re.compile(r"[-.\d](?:(?<=-)(?<![\w.]-)\d+(?:,\d{3})*(?:\.\d+)?|(?<=\.)(?<![\w\d]\.)\d+|(?<=\d)(?<![\w.]\d)\d*(?:,\d{3})*(?:\.\d+)?)")
 
 def extract_trace(reasoning: str,  # a long reasoning trace
                   problem: str = "",  # the problem: values it states are never a step's new result
@@ -1169,9 +1192,10 @@ def extract_trace(reasoning: str,  # a long reasoning trace
                  ) -> Structure:
     "Steps of a long R1-style trace: lines grouped at cues into steps that each reach a result."
     low = _lower(reasoning)
-    lines = _lines(reasoning, low, {_norm_value(x) for x in _NUM_RE.findall((problem or "")[:5000])})
+    # `{_norm_value(x) for x in _NUM_RE.findall(...)}`: a number `_NUM_RE` finds is a whole match of `_PLAIN_NUM_RE` (or '.5'), so `_norm_value` drops its commas only
+    lines = _lines(reasoning, low, {x.replace(",", "") for x in _NUM_QUICK_RE.findall((problem or "")[:5000])})
     if not lines: return Structure(warnings=["empty reasoning"])
-    groups = _merge(_group(lines), max(MIN_CAP, min(max_steps, 6 + len(reasoning) // 1000)))
+    groups = _merge(_group(lines, low), max(MIN_CAP, min(max_steps, 6 + len(reasoning) // 1000)))
     steps = [_trace_step(reasoning, low, g, i, i == len(groups) - 1) for i, g in enumerate(groups)]
     fin, warnings = final_result(reasoning), []
     if not fin:

@@ -4,7 +4,7 @@ The generators live in benchmarks/gsrm_fuzz.py, which reports the worst time per
 thousand cases run in a few seconds. CPU time (`time.process_time`) is used, so a busy machine does not fail the test;
 the bounds are ~25x above the measured worst case, far below what a quadratic path costs (the old calculation regex
 took 28 s per KB on a 2 KB run of '1,')."""
-import importlib.util, os, random, time
+import importlib.util, json, os, random, time
 from pathlib import Path
 import pytest
 from rlkd_nb.gsrm import HeuristicGSRM, MAX_FIELD
@@ -238,6 +238,10 @@ def _plain_cue(low, s=0):
     c = G._CUE_RE.match(low, m.end() if m else s)
     return c.lastgroup if c else ("head" if G._HEAD_RE.match(low, s) else None)
 
+def _cue_of(low, ln):
+    "The cue of a line of `_lines`, read as `_group` reads it (True: not read yet)."
+    return G._line_cue(low, ln.s, ln.e) if ln.cue is True else ln.cue
+
 def _plain_lines(text, low, given=frozenset()):
     "`_lines` as first written: one `_results_at` call per line."
     seen, out, starts = set(given), [], G._result_starts(low)
@@ -253,6 +257,21 @@ def _plain_lines(text, low, given=frozenset()):
 
 LINE_HEADS = ["", "  ", "\t", "** ", "## ", "- ", "• ", "1. ", "(2) ", "okay, ", "so ", "**tens place:** ", "step 3: ", "Step 3: ", "2. **Part:** "]
 
+def test_group_reads_cues_only_where_needed():
+    "`_group` on the lines of `_lines` (cues not read yet) equals the plain grouping on the lines with every cue read by the plain match."
+    r, n = random.Random(31), 0
+    cue_heads = LINE_HEADS + ["wait, ", "but wait, ", "alternatively, ", "let me check ", "first, ", "now ", "therefore ", "hmm, ", "Wait ", "x = 4. "]
+    texts = ["\n".join(r.choice(cue_heads) + _text(r, r.randrange(0, 40)) for _ in range(r.randrange(1, 30))) for _ in range(1500)]
+    dev = Path(os.environ.get("RLKD_DEV_DATA", ROOT.parent / "shared" / "data")) / "r1_traces" / "dev.jsonl"
+    if dev.exists(): texts += [json.loads(l)["trace"] for l in open(dev, encoding="utf-8")]
+    key = lambda gs: [(g.s, g.e, g.kind, g.new, g.has_result, [(ln.s, ln.e) for ln in g.lines]) for g in gs]
+    for t in texts:
+        low = G._lower(t)
+        gs = G._group(G._lines(t, low, {"1", "12"}), low)
+        assert key(gs) == key(_plain_group([G._Line(*x) for x in _plain_lines(t, low, {"1", "12"})])), t
+        n += sum(ln.cue is True for g in gs for ln in g.lines[1:])
+    assert n > 1000          # lines whose cue `_group` did not need
+
 def test_one_pass_readers_equal_the_plain_ones():
     "The single-match cue, the inlined line walk, the quick sentence end, deny and heading tests and the verb scan agree with the plain forms."
     r = random.Random(17)
@@ -260,7 +279,7 @@ def test_one_pass_readers_equal_the_plain_ones():
     for _ in range(3000):
         t = "\n".join(r.choice(LINE_HEADS) + _text(r, r.randrange(0, 12)) for _ in range(r.randrange(1, 6)))
         t += r.choice(["", " wrong", "xwrong", " mistake.", "_incorrect", "é contradict"]); low = G._lower(t)
-        assert [(l.s, l.e, l.cue, list(l.vals), list(l.new), list(l.res)) for l in G._lines(t, low, {"1", "12"})] == _plain_lines(t, low, {"1", "12"}), t
+        assert [(l.s, l.e, _cue_of(low, l), list(l.vals), list(l.new), list(l.res)) for l in G._lines(t, low, {"1", "12"})] == _plain_lines(t, low, {"1", "12"}), t
         s = r.randrange(len(t) + 1); e = r.randrange(s, len(t) + 1)
         assert G._cue(low, s) == _plain_cue(low, s)
         m1, m2 = G._SENT_END_RE.search(t, s, e), re.compile(r"[.?!] |\n").search(t, s, e)
@@ -651,7 +670,7 @@ def test_line_cue_opening_tests_keep_every_cue():
             for tl in tails:
                 low = G._lower(o + c + tl)
                 assert G._cue(low) == _plain_cue(low), low
-                if "\n" not in low: assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
+                if "\n" not in low: assert [_cue_of(low, ln) for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
 
 from re import _parser as _sre_parse, _constants as _sre_c
 
@@ -714,7 +733,7 @@ def test_cue_pair_table_keeps_every_cue():
             for tl in tails:
                 low = G._lower(a + b + tl)
                 if "\n" not in low:
-                    assert [ln.cue for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
+                    assert [_cue_of(low, ln) for ln in G._lines(low, low)] == [_plain_cue(low, ln.s) for ln in G._lines(low, low)], low
     assert _prefixes(re.compile(r"(?i:st)ep|a\d"), SIGMA) == {"st", "St", "sT", "ST", "ſt", "ſT", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9", "a٣"}
 
 def test_lower_equals_the_plain_lower():
@@ -805,3 +824,36 @@ def test_result_starts_equal_the_plain_ones():
     for _ in range(30000):
         low = G._lower("".join(r.choice(pieces) for _ in range(r.randrange(0, 10))))
         assert G._result_starts(low) == _plain_result_starts(low), low
+
+def test_quick_number_pattern_equals_num_re():
+    "The problem's numbers: `_NUM_QUICK_RE` finds what `_NUM_RE` finds, and `_norm_value` of each only drops its commas."
+    r = random.Random(37)
+    pieces = ["-", ".", ",", "1", "12", "123", "1,000", "٣", "a", "_", " ", "x", "é", "-.", "..", ",12", ".5", "0.5", "\n", "$", "(", "1234", "/", "%"]
+    for _ in range(60000):
+        t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
+        found = G._NUM_QUICK_RE.findall(t)
+        assert found == G._NUM_RE.findall(t), t
+        assert [x.replace(",", "") for x in found] == [G._norm_value(x) for x in found], t
+
+def _plain_task_question(problem):
+    "`_task_question` as first written: every pattern run over the whole tail."
+    tail = G._TAIL_NOTE_RE.sub("", (problem or "")[-600:].rstrip())
+    if (q := G.problem_question(tail)): return G._detex(q)
+    m = None
+    for m in G._WH_CLAUSE_RE.finditer(tail): pass
+    if m: return G._cap(G._detex(m.group(0)))
+    m = None
+    for m in G._TASK_VERB_RE.finditer(tail): pass
+    obj = G._WS_RE.sub(" ", G._detex(tail[m.end():])).strip().rstrip(" .,;") if m else ""
+    return f"What is {obj}?" if 2 <= len(obj) <= 150 else None
+
+def test_task_question_equals_the_plain_one():
+    "The note removed only from a tail ending with ')', the question patterns run only where a '?' is, the task verbs searched from the spaces before the first verb."
+    r = random.Random(41)
+    pieces = ["Find", "FIND", "find", "compute", "Compute:", "Evaluate", "determine", "calculate", "simplify", "ſimplify", "refind", "finder", " ", "  ", "\n",
+              "\t", "\u00a0", "\x1c", ".", "?", "!", ":", "]", "$", "what is", "How many", "which", "(in dollars)", "(", ")", "x", "2", "p(5)", "é", "K", "the area"]
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) + r.choice(["", " "]) for _ in range(r.randrange(0, 14)))
+        assert G._task_question(t) == _plain_task_question(t), t
+    for t in ["Find $p(5).$", "Compute the sum. (Give your answer as a fraction.)", "What is x?  ", "Simplify  \n find the area", "x.Find y"]:
+        assert G._task_question(t) == _plain_task_question(t), t
