@@ -878,8 +878,9 @@ _BASE_VP_QUICK = re.compile(r"let me|let's|let us|i(?:'ll| will| need to| have t
 _BASE_VP_LOW_RE = re.compile(_BASE_VP_RE.pattern)     # for lowered ASCII text: the same spans, without the slower `re.I`
 
 
-def _vp_question(sent: str, low: str) -> str | None:
-    "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'."
+def _vp_question(sent: str, low: str | None = None) -> str | None:
+    "What a planned action yields: 'Let me factor out 1/2 from each term' -> 'What do we get when we factor out 1/2 from each term?'; `low`: `_lower(sent)`, if the caller has it."
+    if not low: low = _lower(sent)
     s = sent[:400]
     m = _first_match(_BASE_VP_LOW_RE, _BASE_VP_QUICK, low[:400], low[:400]) if s.isascii() else _BASE_VP_RE.search(s)   # `low`: `s.lower()` in ASCII text
     if not m or m.group("v").lower() in ("think", "see", "be", "make", "try", "start", "go", "do", "check", "verify", "double", "recall", "remember"): return None
