@@ -97,6 +97,11 @@ _TEX_ARGS_RE = re.compile(r"\\(sqrt|binom)\{([^{}]{1,20})\}(?:\{([^{}]{1,20})\})
 def _tex_args(m) -> str: return f"{m.group(1)}({m.group(2)}" + (f", {m.group(3)})" if m.group(3) else ")")
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
 _PLAIN_ARG_RE = re.compile(r"[\w.!^]+")     # a fraction's part that needs no parentheses
+# `re` scans quickly for a pattern whose every alternative opens with a literal character (it tries each place only where one
+# stands), slowly for one that opens with a lookbehind or a repeat: the same three patterns, so written
+_TEX_DROP_RE = re.compile(r"\\[()\[\]]|\$\$*|\\(?:left|right|displaystyle)\b|\\[,;! ]")     # `_TEX_RE` (`\$+` as `\$\$*`)
+_TEX_GROUP_AT_RE = re.compile(r"\{(?<=[\^_]\{)(-?[\w.]{1,8})\}")                              # `_TEX_GROUP_RE` (the lookbehind after the '{')
+_TEX_FN_DROP_RE = re.compile(r"\\(?=(?:ln|log|sin|cos|tan|exp|sqrt|binom|pi)(?![a-zA-Z]))")    # `_TEX_FN_RE`'s backslash: `.sub("", s)` as its `.sub(r"\1", s)`
 
 def _detex(s: str) -> str:
     "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
@@ -105,9 +110,9 @@ def _detex(s: str) -> str:
     if "\\" in s: s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)      # each rewrite runs only where the text holds what it needs
     if "{" in s:
         if "sqrt{" in s or "binom{" in s: s = _TEX_ARGS_RE.sub(_tex_args, s)
-        if "^{" in s or "_{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), s)      # '1.005^{12}' -> '1.005^12'
-    if "\\" in s: s = _TEX_FN_RE.sub(lambda m: m.group(1), s)
-    return " ".join(_TEX_RE.sub("", s).split())      # as `_WS_RE.sub(" ", ...).strip()`: `\s`, `split` and `strip` take the same characters as space
+        if "^{" in s or "_{" in s: s = _TEX_GROUP_AT_RE.sub(lambda m: m.group(1), s)      # '1.005^{12}' -> '1.005^12'
+    if "\\" in s: s = _TEX_FN_DROP_RE.sub("", s)      # '\\ln(2)' -> 'ln(2)', no function called per match
+    return " ".join(_TEX_DROP_RE.sub("", s).split())      # as `_WS_RE.sub(" ", ...).strip()`: `\s`, `split` and `strip` take the same characters as space
 
 # %% ../nbs/04_gsrm.ipynb #1fbaeb1c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"

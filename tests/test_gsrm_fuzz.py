@@ -509,6 +509,25 @@ def test_detex_equals_the_plain_one():
         t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
         assert G._detex(t) == _plain_detex(t), t
 
+# each pattern written so that every match opens with a literal character (which `re` scans for quickly), against the plain pattern it
+# stands for: (name, the fast form, the plain form), each a function of the text
+LITERAL_OPENING_FORMS = [
+    ("_TEX_DROP_RE", lambda s: G._TEX_DROP_RE.sub("", s), lambda s: G._TEX_RE.sub("", s)),
+    ("_TEX_GROUP_AT_RE", lambda s: G._TEX_GROUP_AT_RE.sub(lambda m: m.group(1), s), lambda s: G._TEX_GROUP_RE.sub(lambda m: m.group(1), s)),
+    ("_TEX_FN_DROP_RE", lambda s: G._TEX_FN_DROP_RE.sub("", s), lambda s: G._TEX_FN_RE.sub(lambda m: m.group(1), s)),
+]
+LITERAL_OPENING_PIECES = ["\\", "\\(", "\\)", "\\[", "\\]", "$", "$$", "\\left", "\\right", "\\displaystyle", "left", "leftx", "\\leftx", "\\,", "\\;", "\\!",
+                          "\\ ", "^", "_", "{", "}", "^{", "_{", "{12}", "{-1.5}", "{abcdefghi}", "{x y}", "\\ln", "\\log", "\\logx", "\\pi", "\\pin",
+                          "\\sqrt", "\\binom", "\\sin", "\\cos", "\\tan", "\\exp", "ln", "pi", "(", ")", "x", "2", "é", "ı", " ", "\n", "\u00a0"]
+
+def test_literal_opening_patterns_equal_the_plain_ones():
+    "Each pattern rewritten to open with a literal (a lookbehind moved after the first character, `\\$+` as `\\$\\$*`, a group kept by a lookahead) rewrites as its plain pattern."
+    r = random.Random(30)
+    for _ in range(20000):
+        t = "".join(r.choice(LITERAL_OPENING_PIECES) for _ in range(r.randrange(0, 16)))
+        for name, fast, plain in LITERAL_OPENING_FORMS:
+            assert fast(t) == plain(t), (name, t)
+
 def _plain_clean_answer(v):
     "`clean_answer` as first written: both delimiter passes, the box and the number pattern always run."
     from rlkd_nb.core import last_boxed
