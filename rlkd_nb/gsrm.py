@@ -781,7 +781,8 @@ def _word_ops(seg: str) -> str:
         if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
     return seg
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
-_CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
+_CLAUSE_WORDS = "is are was were and so then which that gives equals to of from".split()
+_CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:" + "|".join(_CLAUSE_WORDS) + r")\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
 _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 _WORDS_RE, _PAREN_NUM_RE = re.compile(r"\b[A-Za-z]{2,}\b"), re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)")   # compiled once: `re.sub(str, ...)` looks its pattern up on every call
@@ -789,6 +790,11 @@ _DIGITS_GAP_RE, _NON_EXPR_HEAD_RE = re.compile(r"(?<=\d)\s+(?=\d)"), re.compile(
 _OP_SIGN_RE = re.compile(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot")
 _OP_OR_TEX_RE = re.compile(r"[+\-−*/×÷^!\\]")     # what `_OP_SIGN_RE` needs in a calculation's text before `_detex`
 _EXPR_RUN_RE, _EXPR_OPEN_RE = re.compile(r"[\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*"), re.compile(r"[\d(\\]")    # `_EXPR_TAIL_RE`'s two character classes
+# the same splits and removals as `_CLAUSE_CUT_RE`, `_WORDS_RE`, `_DIGITS_GAP_RE`, written so that every match opens with a literal
+# character or a class, which `re` scans for quickly (it tries a pattern that opens with `\b` or a lookbehind at every place): each
+# word's `\b` as a lookbehind after its first letter, `(?<=\d)\s+` as `\s(?<=\d\s)\s*`
+_CLAUSE_CUT_AT_RE = re.compile(r",\s|;\s|\.\s|:\s|" + "|".join(rf"{w[0]}(?<!\w\w){w[1:]}\b" for w in _CLAUSE_WORDS))
+_WORDS_AT_RE, _DIGITS_GAP_AT_RE = re.compile(r"[A-Za-z](?<!\w\w)[A-Za-z]+\b"), re.compile(r"\s(?<=\d\s)\s*(?=\d)")
 
 def _expr_tail(seg: str) -> str | None:
     "The text of `_EXPR_TAIL_RE.search(seg)`, in one pass: the longest tail of `seg` made of expression characters, from its first digit, '(' or '\\'."
@@ -804,10 +810,11 @@ def _expr_before(text: str, at: int, s: int = 0) -> str | None:
         if tail is not None: tail = _word_ops(tail)
     else: tail = _expr_tail(_word_ops(seg))       # of at most 80 characters
     if tail is None or not _OP_OR_TEX_RE.search(tail): return None   # no operator and no '\\' (which `_detex` turns into one): what follows only removes, so none at the end
-    ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
-    if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
+    ex = _CLAUSE_CUT_AT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
+    if not ex.lstrip().startswith("\\"): ex = _WORDS_AT_RE.sub(" ", ex)      # words around the numbers go
     if "(" in ex: ex = _PAREN_NUM_RE.sub(lambda m: m.group(1), ex)   # a function, not r"\1": `re` reads a template string on every call
-    ex = _DIGITS_GAP_RE.split(_WS_RE.sub(" ", ex))[-1]                   # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
+    ex = _DIGITS_GAP_AT_RE.split(" ".join(ex.split()))[-1]      # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
+    # (`_WS_RE.sub(" ", ex)` but for a space at either end, which no split takes and `.strip(" ,")` below removes: a `sub` costs per match)
     ex = _detex(_NON_EXPR_HEAD_RE.sub("", ex.strip(" ,")).rstrip(" ,="))
     if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
     if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not _OP_SIGN_RE.search(ex): return None

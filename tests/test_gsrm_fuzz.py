@@ -515,13 +515,18 @@ LITERAL_OPENING_FORMS = [
     ("_TEX_DROP_RE", lambda s: G._TEX_DROP_RE.sub("", s), lambda s: G._TEX_RE.sub("", s)),
     ("_TEX_GROUP_AT_RE", lambda s: G._TEX_GROUP_AT_RE.sub(lambda m: m.group(1), s), lambda s: G._TEX_GROUP_RE.sub(lambda m: m.group(1), s)),
     ("_TEX_FN_DROP_RE", lambda s: G._TEX_FN_DROP_RE.sub("", s), lambda s: G._TEX_FN_RE.sub(lambda m: m.group(1), s)),
+    ("_CLAUSE_CUT_AT_RE", lambda s: G._CLAUSE_CUT_AT_RE.split(s), lambda s: G._CLAUSE_CUT_RE.split(s)),
+    ("_WORDS_AT_RE", lambda s: G._WORDS_AT_RE.sub(" ", s), lambda s: G._WORDS_RE.sub(" ", s)),
+    ("_DIGITS_GAP_AT_RE", lambda s: G._DIGITS_GAP_AT_RE.split(s), lambda s: G._DIGITS_GAP_RE.split(s)),
 ]
 LITERAL_OPENING_PIECES = ["\\", "\\(", "\\)", "\\[", "\\]", "$", "$$", "\\left", "\\right", "\\displaystyle", "left", "leftx", "\\leftx", "\\,", "\\;", "\\!",
                           "\\ ", "^", "_", "{", "}", "^{", "_{", "{12}", "{-1.5}", "{abcdefghi}", "{x y}", "\\ln", "\\log", "\\logx", "\\pi", "\\pin",
-                          "\\sqrt", "\\binom", "\\sin", "\\cos", "\\tan", "\\exp", "ln", "pi", "(", ")", "x", "2", "é", "ı", " ", "\n", "\u00a0"]
+                          "\\sqrt", "\\binom", "\\sin", "\\cos", "\\tan", "\\exp", "ln", "pi", "(", ")", "x", "2", "é", "ı", " ", "\n", "\u00a0",
+                          "\t", "  ", "\x1c", "\u2003", ",", ";", ".", ":", "_", "9", "12", "3.5", "+", "'", "’"] + G._CLAUSE_WORDS + [
+                          "IS", "This", "island", "as", "also", "wasn't", "is_", "then9", "ofx", "Of", "a", "b", "xy", "AbC", "éa", "aé", "ﬁ", "K", "ǅ"]
 
 def test_literal_opening_patterns_equal_the_plain_ones():
-    "Each pattern rewritten to open with a literal (a lookbehind moved after the first character, `\\$+` as `\\$\\$*`, a group kept by a lookahead) rewrites as its plain pattern."
+    "Each pattern rewritten to open with a literal or a class (a `\\b` or lookbehind moved after the first character, `\\$+` as `\\$\\$*`, a group kept by a lookahead) rewrites or splits as its plain pattern."
     r = random.Random(30)
     for _ in range(20000):
         t = "".join(r.choice(LITERAL_OPENING_PIECES) for _ in range(r.randrange(0, 16)))
