@@ -688,8 +688,9 @@ _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
                         r"then|now|still|simply)?\s*:?\s*$", re.I)
 _NP_OK_RE = re.compile(r"^(?:the|a|an|this|his|her|its|our|their|my|each|every|total|number|all)\s+\S", re.I)
-_NP_BAD_RE = re.compile(r"^(?:it|which|they|there|so|here|what|one)\b|\b(?:is|are|was|were|ends?|goes|go|has|have|had|gives?|"
-                        r"means?|so|because|since|which|that's|it's|i|we|you|this|that|these|those)\b|[?=]|, ", re.I)
+_NP_BAD_OPEN = "it which they there so here what one".split()
+_NP_BAD_WORDS = "is are was were ends? goes go has have had gives? means? so because since which that's it's i we you this that these those".split()
+_NP_BAD_RE = re.compile(r"^(?:" + "|".join(_NP_BAD_OPEN) + r")\b|\b(?:" + "|".join(_NP_BAD_WORDS) + r")\b|[?=]|, ", re.I)
 _NP_VAGUE_RE = re.compile(r"^(?:the|a|an|my|our|this)\s+(?:final\s+)?(?:answer|result|value|number|total)$", re.I)
 _THERE_RE = re.compile(r"^there\s+(?:is|are|was|were)\s*(?:a total of\s+)?$", re.I)
 _HAS_RE = re.compile(r"^(?:(?:since|because|as|if|when|so|and|but|then|now|while)\s+)?(?P<s>(?:the |a |an )?[\w'’\- ]{1,40}?)\s+"
@@ -716,6 +717,18 @@ def _np_end(head: str):
     "`_NP_END_RE.search(head)`, tried only over the last four words: a match ('is', 'would be', an adverb, a colon) holds at most four."
     w = head.rsplit(None, 4)            # the pattern opens with whitespace, so its own search tries every character of the sentence
     return _NP_END_RE.search(head, len(w[0]) if len(w) == 5 else 0)
+
+# `_NP_BAD_RE` (which ignores case) for lowered ASCII text, in two parts: its opening words, matched at the start only, and the rest,
+# with each word's `\b` as a lookbehind after its first letter, so that every match opens with a literal character, which `re` scans
+# for quickly (it tries a pattern that opens with `^` or `\b` at every place)
+_NP_BAD_OPEN_LOW_RE = re.compile(r"(?:" + "|".join(_NP_BAD_OPEN) + r")\b")
+_NP_BAD_LOW_RE = re.compile(r"\?|=|, |" + "|".join(rf"{w[0]}(?<!\w\w){w[1:]}\b" for w in _NP_BAD_WORDS))
+
+def _np_bad(s: str) -> bool:
+    "Whether `_NP_BAD_RE.search(s)` finds a word no noun phrase holds (or '?', '=', ', '); ASCII text is read lowered (where 'ı', 'ſ', 'K' cannot stand)."
+    if not s.isascii(): return _NP_BAD_RE.search(s) is not None
+    low = s.lower()
+    return _NP_BAD_OPEN_LOW_RE.match(low) is not None or _NP_BAD_LOW_RE.search(low) is not None
 
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
@@ -764,7 +777,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     else: return None
     np = _detex(np)
     if _VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np      # a variable or function value: 'So, r is about 6.17%', 'p(5) = 24/5'
-    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(_REL_RE.split(np, 1)[0]) or _NP_VAGUE_RE.match(np): return None
+    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _np_bad(_REL_RE.split(np, 1)[0]) or _NP_VAGUE_RE.match(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
 # %% ../nbs/04_gsrm.ipynb #0c0f1dca
@@ -1009,13 +1022,15 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     a = max(0, p - 240)
     ls = text.rfind("\n", a, p)
     head = text[ls + 1 if ls >= 0 else a:p]
-    if "=" not in head and "≈" not in head and "\\approx" not in head: return None
+    approx = "≈" in head or "\\approx" in head      # (if not, the head cut below holds neither: it is split at '=' by `str.split`, as `_CHAIN_SPLIT_RE` splits it)
+    if "=" not in head and not approx: return None
     if (m := _LIST_MARK_RE.match(head)): head = head[m.end():]      # as `.sub("", head)` of each (anchored) pattern, without trying every position
     if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]
     if (m := _DISPLAY_OPEN_RE.match(head)): head = head[m.end():]
-    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(head)[:-1]]      # (the value after the last '=' is not read)
+    parts = [_detex(x).strip(" \t,:") for x in (_CHAIN_SPLIT_RE.split(head) if approx else head.split("="))[:-1]]      # (the value after the last '=' is not read)
     if not parts: return None
-    words = 0 if "\\" in parts[0] else len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
+    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations: `len(_WORDS_RE.findall(parts[0]))`, read up to 2
+    words = 0 if "\\" in parts[0] or not (m := _WORDS_AT_RE.search(parts[0])) else 1 if not _WORDS_AT_RE.search(parts[0], m.end()) else 2
     label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not _OP_SIGN_RE.search(parts[0])) else None
     expr = None
     for x in parts:
@@ -1027,8 +1042,11 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
         prev = seg[seg.rfind("\n") + 1:].strip()
         if prev.endswith(":"):
             k = max(prev.rfind(". ", 0, len(prev) - 1), prev.rfind("? ", 0, len(prev) - 1))
-            np = _LEAD_WORDS_RE.sub("", _NP_END_RE.sub("", prev[k + 1:].strip().rstrip(":"))).strip()
-            if 3 <= len(np) <= 100 and _NP_OK_RE.match(np) and not _NP_BAD_RE.search(np): label = np
+            np = prev[k + 1:].strip().rstrip(":")      # less `_NP_END_RE` and `_LEAD_WORDS_RE` (their `.sub("", np)`: each matches once at most)
+            if (m := _np_end(np)): np = np[:m.start()] + np[m.end():]
+            if (m := _LEAD_LOW_RE.match(np.lower()) if np.isascii() else _LEAD_WORDS_RE.match(np)): np = np[m.end():]
+            np = np.strip()
+            if 3 <= len(np) <= 100 and _NP_OK_RE.match(np) and not _np_bad(np): label = np
     if label: label = _low1(label)
     if label and expr: return f"What is {label}, {expr}?", label, True
     if label: return f"What is {label}?", label, True
@@ -1183,7 +1201,7 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         elif checked is not None:
             v = _norm_value(clean_answer(checked))
             if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {checked}?"), a)
-        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) and not _NP_BAD_RE.search(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
+        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) and not _np_bad(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
             v = _norm_value(clean_answer(a))
             if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
     steps = [Step(*t[:3], span=(offset + g.s, offset + g.e)) for t, g in zip(steps, groups)]

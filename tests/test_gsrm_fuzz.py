@@ -533,6 +533,19 @@ def test_literal_opening_patterns_equal_the_plain_ones():
         for name, fast, plain in LITERAL_OPENING_FORMS:
             assert fast(t) == plain(t), (name, t)
 
+def test_np_bad_equals_the_plain_pattern():
+    "`_np_bad` (lowered ASCII text: the opening words matched at the start, the rest by a pattern whose every match opens with a literal) finds what `_NP_BAD_RE` finds."
+    r = random.Random(31)
+    words = G._NP_BAD_OPEN + [w.rstrip("?") for w in G._NP_BAD_WORDS] + ["ends", "gives", "means", "IS", "Which", "THAT'S", "It's", "I", "island", "this1",
+             "_so", "so_", "isn't", "thesis", "the", "total", "number", "of", "apples", "x", "9", "?", "=", ",", ", ", ";", "'", "’", "ı", "İ", "ſ", "K", "é", "ǅ"]
+    n = 0
+    for _ in range(20000):
+        t = "".join(r.choice(words) + r.choice(["", " ", " ", "  ", "\n", "-", "'"]) for _ in range(r.randrange(0, 8)))
+        plain = G._NP_BAD_RE.search(t) is not None
+        assert G._np_bad(t) == plain, t
+        n += plain
+    assert 5000 < n < 19000, n
+
 def _plain_clean_answer(v):
     "`clean_answer` as first written: both delimiter passes, the box and the number pattern always run."
     from rlkd_nb.core import last_boxed
@@ -595,6 +608,22 @@ def test_chain_question_equals_the_plain_one():
         assert a == _plain_chain_question(t, p), (t, p)
         n += a is not None; named += bool(a and a[2])
     assert n > 600 and named > 300, (n, named)
+
+def test_chain_question_display_label_as_the_plain_one():
+    "A chain alone on its line takes its label from the line before it that ends with ':' (less its verb, by `_np_end`, and its lead words): as the plain reader."
+    r = random.Random(32)
+    n = 0
+    for _ in range(6000):
+        prev = "".join(r.choice(["", "First. ", "Why? ", "So, ", "Thus ", "OK ", "ſo ", "and then "]) for _ in range(r.randrange(0, 3)))
+        prev += r.choice(["the total number of arrangements", "The number of eggs", "this sum", "it", "x", "the cost of é", "what we want", "total"])
+        prev += r.choice(["", " is", " would be", " equals", " are approximately", " comes to", " was about", " İs", " IS", " is now", " then"])
+        prev += r.choice([":", " :", "::", ":\t", "", ": "]) + r.choice(["", "\n", "  \n"])
+        t = r.choice(["", "Some words.\n"]) + prev + "\n" + r.choice(["\\[ (10 - 1)! = 9! = ", "= ", "12 = ", "$$ 3 \\times 4 = ", "- 2 + 3 = ", "So 4 ≈ "]) + "12"
+        if r.random() < 0.2: t = t.upper()
+        a = G._chain_question(t, len(t) - 2)
+        assert a == _plain_chain_question(t, len(t) - 2), t
+        n += bool(a and a[2])
+    assert n > 1500, n
 
 _PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
