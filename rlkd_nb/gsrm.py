@@ -1098,7 +1098,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         ch = main and k in (None, "calc", "plan") and (_chain_question(text, main[0]) or _chain_question(text, text.find(main[2], g.s, main[0])))
         if ch and (k is None or ch[2]): q, desc = ch[:2]     # a named quantity ('the total number of arrangements, (10 - 1)!') beats a bare calculation
         else: q, desc = qs[k] if k else ("What does this step establish?", "the next result")
-        if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
+        if calc and desc != calc and calc not in q and len(q) + len(calc) < 200 and _is_arith(calc): q = q[:-1] + f", {calc}?"   # (the calculation read last)
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = "As a check" if kind == "check" else "Trying another approach" if kind == "alt" else "First" if index == 0 else "Finally" if last else "Next"
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
@@ -1126,6 +1126,7 @@ _CLEAN_NUM_RE = re.compile(r"^\$?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|\\%)?\s*(?:[a-
 
 def clean_answer(v: str) -> str:
     "A final-answer string without math delimiters, trailing punctuation or a unit word after a number: '$19$ bits.' -> '19'."
+    if v.isdecimal() and len(v) <= 400: return v     # digits only: no strip, delimiter or box changes it, and it is returned below
     v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
     if "\\" in v or "$" in v:     # a delimiter or a box needs one
         v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
@@ -1201,9 +1202,9 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         elif checked is not None:
             v = _norm_value(clean_answer(checked))
             if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {checked}?"), a)
-        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) and not _np_bad(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
+        elif desc and a not in ("yes", "no") and len(desc) <= 80 and ((nm := _NP_OK_RE.match(desc) and not _np_bad(desc)) or (ar := _is_arith(desc)) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
             v = _norm_value(clean_answer(a))
-            if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
+            if v not in named or nm or not ar: named[v] = desc     # a name in words beats a calculation ('756 - 336'): `not _is_arith(desc)` (no name opens as a calculation)
     steps = [Step(*t[:3], span=(offset + g.s, offset + g.e)) for t, g in zip(steps, groups)]
     return Structure(steps, _squash(fin, 120), warnings)
 

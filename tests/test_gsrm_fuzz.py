@@ -564,6 +564,21 @@ def test_clean_answer_equals_the_plain_one():
     for _ in range(20000):
         t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 10)))
         assert G.clean_answer(t) == _plain_clean_answer(t), t
+    for t in ("1" * 400, "1" * 401, "٣" * 500, "12" * 300 + " bits"):      # digits only return at once, within the 400 characters read
+        assert G.clean_answer(t) == _plain_clean_answer(t), t
+
+def test_a_name_never_opens_as_a_calculation():
+    "extract_trace reads `_is_arith(desc)` only where `desc` is no name (`_NP_OK_RE` opens with a word, `_ARITH_RE` with a digit, sign or '('): a name is no calculation."
+    r = random.Random(33)
+    pieces = ["the", "The", "a", "an", "this", "total", "number", "all", "İts", "ıts", "THE", " ", "  ", "\t", "-", "(", "3", "12", "+", "*", "/", "!", "x", "é", "٣"]
+    n = 0
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) + r.choice(["", " "]) for _ in range(r.randrange(0, 8)))
+        if r.random() < 0.5: t += r.choice(["3 + 4", "(2 * 5)", "-1 - 2", "9!", "6 × 7"])
+        nm, ar = G._NP_OK_RE.match(t), G._is_arith(t)
+        assert not (nm and ar), t
+        n += bool(nm) + 2 * ar
+    assert n > 4000, n
 
 def _plain_chain_question(text, p):
     "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
