@@ -97,6 +97,11 @@ _TEX_ARGS_RE = re.compile(r"\\(sqrt|binom)\{([^{}]{1,20})\}(?:\{([^{}]{1,20})\})
 def _tex_args(m) -> str: return f"{m.group(1)}({m.group(2)}" + (f", {m.group(3)})" if m.group(3) else ")")
 _FRAC_RE = re.compile(r"\\[dt]?frac\{([^{}]{1,40})\}\{([^{}]{1,40})\}")
 _PLAIN_ARG_RE = re.compile(r"[\w.!^]+")     # a fraction's part that needs no parentheses
+# `re` scans quickly for a pattern whose every alternative opens with a literal character (it tries each place only where one
+# stands), slowly for one that opens with a lookbehind or a repeat: the same three patterns, so written
+_TEX_DROP_RE = re.compile(r"\\[()\[\]]|\$\$*|\\(?:left|right|displaystyle)\b|\\[,;! ]")     # `_TEX_RE` (`\$+` as `\$\$*`)
+_TEX_GROUP_AT_RE = re.compile(r"\{(?<=[\^_]\{)(-?[\w.]{1,8})\}")                              # `_TEX_GROUP_RE` (the lookbehind after the '{')
+_TEX_FN_DROP_RE = re.compile(r"\\(?=(?:ln|log|sin|cos|tan|exp|sqrt|binom|pi)(?![a-zA-Z]))")    # `_TEX_FN_RE`'s backslash: `.sub("", s)` as its `.sub(r"\1", s)`
 
 def _detex(s: str) -> str:
     "Plainer math: no inline-math delimiters or spacing commands, '\\frac{a}{b}' -> 'a/b', '\\cdot' -> '·': '\\( \\frac{1}{2} \\)' -> '1/2'."
@@ -105,9 +110,9 @@ def _detex(s: str) -> str:
     if "\\" in s: s = _TEX_SYM_RE.sub(lambda m: _TEX_SYM[m.group(0)], s)      # each rewrite runs only where the text holds what it needs
     if "{" in s:
         if "sqrt{" in s or "binom{" in s: s = _TEX_ARGS_RE.sub(_tex_args, s)
-        if "^{" in s or "_{" in s: s = _TEX_GROUP_RE.sub(lambda m: m.group(1), s)      # '1.005^{12}' -> '1.005^12'
-    if "\\" in s: s = _TEX_FN_RE.sub(lambda m: m.group(1), s)
-    return " ".join(_TEX_RE.sub("", s).split())      # as `_WS_RE.sub(" ", ...).strip()`: `\s`, `split` and `strip` take the same characters as space
+        if "^{" in s or "_{" in s: s = _TEX_GROUP_AT_RE.sub(lambda m: m.group(1), s)      # '1.005^{12}' -> '1.005^12'
+    if "\\" in s: s = _TEX_FN_DROP_RE.sub("", s)      # '\\ln(2)' -> 'ln(2)', no function called per match
+    return " ".join(_TEX_DROP_RE.sub("", s).split())      # as `_WS_RE.sub(" ", ...).strip()`: `\s`, `split` and `strip` take the same characters as space
 
 # %% ../nbs/04_gsrm.ipynb #1fbaeb1c
 _NUMV = r"-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*/\s*\d+(?!\.\d))?%?"
@@ -693,8 +698,9 @@ _LEAD_WORDS_RE = re.compile(r"^(?:\W*(?:so|thus|therefore|hence|then|and|but|now
 _NP_END_RE = re.compile(r"\s+(?:is|are|was|were|equals?|comes? to|would be|will be|should be|must be)\s*(?:approximately|about|exactly|just|indeed|"
                         r"then|now|still|simply)?\s*:?\s*$", re.I)
 _NP_OK_RE = re.compile(r"^(?:the|a|an|this|his|her|its|our|their|my|each|every|total|number|all)\s+\S", re.I)
-_NP_BAD_RE = re.compile(r"^(?:it|which|they|there|so|here|what|one)\b|\b(?:is|are|was|were|ends?|goes|go|has|have|had|gives?|"
-                        r"means?|so|because|since|which|that's|it's|i|we|you|this|that|these|those)\b|[?=]|, ", re.I)
+_NP_BAD_OPEN = "it which they there so here what one".split()
+_NP_BAD_WORDS = "is are was were ends? goes go has have had gives? means? so because since which that's it's i we you this that these those".split()
+_NP_BAD_RE = re.compile(r"^(?:" + "|".join(_NP_BAD_OPEN) + r")\b|\b(?:" + "|".join(_NP_BAD_WORDS) + r")\b|[?=]|, ", re.I)
 _NP_VAGUE_RE = re.compile(r"^(?:the|a|an|my|our|this)\s+(?:final\s+)?(?:answer|result|value|number|total)$", re.I)
 _THERE_RE = re.compile(r"^there\s+(?:is|are|was|were)\s*(?:a total of\s+)?$", re.I)
 _HAS_RE = re.compile(r"^(?:(?:since|because|as|if|when|so|and|but|then|now|while)\s+)?(?P<s>(?:the |a |an )?[\w'’\- ]{1,40}?)\s+"
@@ -721,6 +727,18 @@ def _np_end(head: str):
     "`_NP_END_RE.search(head)`, tried only over the last four words: a match ('is', 'would be', an adverb, a colon) holds at most four."
     w = head.rsplit(None, 4)            # the pattern opens with whitespace, so its own search tries every character of the sentence
     return _NP_END_RE.search(head, len(w[0]) if len(w) == 5 else 0)
+
+# `_NP_BAD_RE` (which ignores case) for lowered ASCII text, in two parts: its opening words, matched at the start only, and the rest,
+# with each word's `\b` as a lookbehind after its first letter, so that every match opens with a literal character, which `re` scans
+# for quickly (it tries a pattern that opens with `^` or `\b` at every place)
+_NP_BAD_OPEN_LOW_RE = re.compile(r"(?:" + "|".join(_NP_BAD_OPEN) + r")\b")
+_NP_BAD_LOW_RE = re.compile(r"\?|=|, |" + "|".join(rf"{w[0]}(?<!\w\w){w[1:]}\b" for w in _NP_BAD_WORDS))
+
+def _np_bad(s: str) -> bool:
+    "Whether `_NP_BAD_RE.search(s)` finds a word no noun phrase holds (or '?', '=', ', '); ASCII text is read lowered (where 'ı', 'ſ', 'K' cannot stand)."
+    if not s.isascii(): return _NP_BAD_RE.search(s) is not None
+    low = s.lower()
+    return _NP_BAD_OPEN_LOW_RE.match(low) is not None or _NP_BAD_LOW_RE.search(low) is not None
 
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
@@ -769,7 +787,7 @@ def _np_question(text: str, p: int, s: int, e: int) -> tuple[str, str] | None:
     else: return None
     np = _detex(np)
     if _VAR_RE.fullmatch(np) and np not in ("I", "a"): return f"What is {np}?", np      # a variable or function value: 'So, r is about 6.17%', 'p(5) = 24/5'
-    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _NP_BAD_RE.search(_REL_RE.split(np, 1)[0]) or _NP_VAGUE_RE.match(np): return None
+    if not (3 <= len(np) <= 120) or len(np.split()) > 12 or not _NP_OK_RE.match(np) or _np_bad(_REL_RE.split(np, 1)[0]) or _NP_VAGUE_RE.match(np): return None
     return f"What is {_low1(np)}?", _low1(np)
 
 # %% ../nbs/04_gsrm.ipynb #0c0f1dca
@@ -786,7 +804,8 @@ def _word_ops(seg: str) -> str:
         if lseg is None or any(w in lseg for w in words): seg = r.sub(o, seg)
     return seg
 _EXPR_TAIL_RE = re.compile(r"[\d(\\][\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*$")
-_CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:is|are|was|were|and|so|then|which|that|gives|equals|to|of|from)\b")
+_CLAUSE_WORDS = "is are was were and so then which that gives equals to of from".split()
+_CLAUSE_CUT_RE = re.compile(r",\s|;\s|\.\s|:\s|\b(?:" + "|".join(_CLAUSE_WORDS) + r")\b")
 _ARITH_RE = re.compile(r"[-(]?\s*\d[\d\s.,+\-−*/×÷^()!]*")
 _HAS_OP_RE = re.compile(r"\d\s*[+\-−*/×÷^]\s*[\d(]|\d!")
 _WORDS_RE, _PAREN_NUM_RE = re.compile(r"\b[A-Za-z]{2,}\b"), re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*\)")   # compiled once: `re.sub(str, ...)` looks its pattern up on every call
@@ -794,6 +813,11 @@ _DIGITS_GAP_RE, _NON_EXPR_HEAD_RE = re.compile(r"(?<=\d)\s+(?=\d)"), re.compile(
 _OP_SIGN_RE = re.compile(r"[+\-−*/×÷^!]|\\times|\\frac|\\cdot")
 _OP_OR_TEX_RE = re.compile(r"[+\-−*/×÷^!\\]")     # what `_OP_SIGN_RE` needs in a calculation's text before `_detex`
 _EXPR_RUN_RE, _EXPR_OPEN_RE = re.compile(r"[\d\s.+\-−*/×÷^()!,\\a-zA-Z{}]*"), re.compile(r"[\d(\\]")    # `_EXPR_TAIL_RE`'s two character classes
+# the same splits and removals as `_CLAUSE_CUT_RE`, `_WORDS_RE`, `_DIGITS_GAP_RE`, written so that every match opens with a literal
+# character or a class, which `re` scans for quickly (it tries a pattern that opens with `\b` or a lookbehind at every place): each
+# word's `\b` as a lookbehind after its first letter, `(?<=\d)\s+` as `\s(?<=\d\s)\s*`
+_CLAUSE_CUT_AT_RE = re.compile(r",\s|;\s|\.\s|:\s|" + "|".join(rf"{w[0]}(?<!\w\w){w[1:]}\b" for w in _CLAUSE_WORDS))
+_WORDS_AT_RE, _DIGITS_GAP_AT_RE = re.compile(r"[A-Za-z](?<!\w\w)[A-Za-z]+\b"), re.compile(r"\s(?<=\d\s)\s*(?=\d)")
 
 def _expr_tail(seg: str) -> str | None:
     "The text of `_EXPR_TAIL_RE.search(seg)`, in one pass: the longest tail of `seg` made of expression characters, from its first digit, '(' or '\\'."
@@ -809,10 +833,11 @@ def _expr_before(text: str, at: int, s: int = 0) -> str | None:
         if tail is not None: tail = _word_ops(tail)
     else: tail = _expr_tail(_word_ops(seg))       # of at most 80 characters
     if tail is None or not _OP_OR_TEX_RE.search(tail): return None   # no operator and no '\\' (which `_detex` turns into one): what follows only removes, so none at the end
-    ex = _CLAUSE_CUT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
-    if not ex.lstrip().startswith("\\"): ex = _WORDS_RE.sub(" ", ex)      # words around the numbers go
+    ex = _CLAUSE_CUT_AT_RE.split(tail)[-1]   # only the last clause: '756, and units (49) + ...' -> ' units (49) + ...'
+    if not ex.lstrip().startswith("\\"): ex = _WORDS_AT_RE.sub(" ", ex)      # words around the numbers go
     if "(" in ex: ex = _PAREN_NUM_RE.sub(lambda m: m.group(1), ex)   # a function, not r"\1": `re` reads a template string on every call
-    ex = _DIGITS_GAP_RE.split(_WS_RE.sub(" ", ex))[-1]                   # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
+    ex = _DIGITS_GAP_AT_RE.split(" ".join(ex.split()))[-1]      # '4 49 + 49 + 89' (from 'digit 4 appears 49 + ...') -> '49 + 49 + 89'
+    # (`_WS_RE.sub(" ", ex)` but for a space at either end, which no split takes and `.strip(" ,")` below removes: a `sub` costs per match)
     ex = _detex(_NON_EXPR_HEAD_RE.sub("", ex.strip(" ,")).rstrip(" ,="))
     if ex.count("(") + ex.count(")") == 1: ex = ex.strip("()").strip()
     if not (3 <= len(ex) <= 60) or not _DIGIT_RE.search(ex) or not _OP_SIGN_RE.search(ex): return None
@@ -1023,13 +1048,15 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
     a = max(0, p - 240)
     ls = text.rfind("\n", a, p)
     head = text[ls + 1 if ls >= 0 else a:p]
-    if "=" not in head and "≈" not in head and "\\approx" not in head: return None
+    approx = "≈" in head or "\\approx" in head      # (if not, the head cut below holds neither: it is split at '=' by `str.split`, as `_CHAIN_SPLIT_RE` splits it)
+    if "=" not in head and not approx: return None
     if (m := _LIST_MARK_RE.match(head)): head = head[m.end():]      # as `.sub("", head)` of each (anchored) pattern, without trying every position
     if (m := _LEAD_LOW_RE.match(head.lower()) if head.isascii() else _LEAD_WORDS_RE.match(head)): head = head[m.end():]
     if (m := _DISPLAY_OPEN_RE.match(head)): head = head[m.end():]
-    parts = [_detex(x).strip(" \t,:") for x in _CHAIN_SPLIT_RE.split(head)[:-1]]      # (the value after the last '=' is not read)
+    parts = [_detex(x).strip(" \t,:") for x in (_CHAIN_SPLIT_RE.split(head) if approx else head.split("="))[:-1]]      # (the value after the last '=' is not read)
     if not parts: return None
-    words = 0 if "\\" in parts[0] else len(_WORDS_RE.findall(parts[0]))    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations
+    # a label names a quantity in words ('Total 4's'); '(10 - 1)!' and '\\ln(1.005)' are calculations: `len(_WORDS_RE.findall(parts[0]))`, read up to 2
+    words = 0 if "\\" in parts[0] or not (m := _WORDS_AT_RE.search(parts[0])) else 1 if not _WORDS_AT_RE.search(parts[0], m.end()) else 2
     label = parts[0] if "\\" not in parts[0] and (words > 1 or words and not _OP_SIGN_RE.search(parts[0])) else None
     expr = None
     for x in parts:
@@ -1041,8 +1068,11 @@ def _chain_question(text: str, p: int) -> tuple[str, str, bool] | None:
         prev = seg[seg.rfind("\n") + 1:].strip()
         if prev.endswith(":"):
             k = max(prev.rfind(". ", 0, len(prev) - 1), prev.rfind("? ", 0, len(prev) - 1))
-            np = _LEAD_WORDS_RE.sub("", _NP_END_RE.sub("", prev[k + 1:].strip().rstrip(":"))).strip()
-            if 3 <= len(np) <= 100 and _NP_OK_RE.match(np) and not _NP_BAD_RE.search(np): label = np
+            np = prev[k + 1:].strip().rstrip(":")      # less `_NP_END_RE` and `_LEAD_WORDS_RE` (their `.sub("", np)`: each matches once at most)
+            if (m := _np_end(np)): np = np[:m.start()] + np[m.end():]
+            if (m := _LEAD_LOW_RE.match(np.lower()) if np.isascii() else _LEAD_WORDS_RE.match(np)): np = np[m.end():]
+            np = np.strip()
+            if 3 <= len(np) <= 100 and _NP_OK_RE.match(np) and not _np_bad(np): label = np
     if label: label = _low1(label)
     if label and expr: return f"What is {label}, {expr}?", label, True
     if label: return f"What is {label}?", label, True
@@ -1094,7 +1124,7 @@ def _trace_step(text: str, low: str, g: _Group, index: int, last: bool) -> tuple
         ch = main and k in (None, "calc", "plan") and (_chain_question(text, main[0]) or _chain_question(text, text.find(main[2], g.s, main[0])))
         if ch and (k is None or ch[2]): q, desc = ch[:2]     # a named quantity ('the total number of arrangements, (10 - 1)!') beats a bare calculation
         else: q, desc = qs[k] if k else ("What does this step establish?", "the next result")
-        if _is_arith(calc) and desc != calc and calc not in q and len(q) + len(calc) < 200: q = q[:-1] + f", {calc}?"
+        if calc and desc != calc and calc not in q and len(q) + len(calc) < 200 and _is_arith(calc): q = q[:-1] + f", {calc}?"   # (the calculation read last)
     # the meta: what the step sets out to do, in the reasoner's voice, never the value it reaches
     lead = "As a check" if kind == "check" else "Trying another approach" if kind == "alt" else "First" if index == 0 else "Finally" if last else "Next"
     plan = _nearest(text, low, g.s, main[0] if main else g.e, _plan, skip=main[2] if main else "", sents=sents)
@@ -1122,6 +1152,7 @@ _CLEAN_NUM_RE = re.compile(r"^\$?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|\\%)?\s*(?:[a-
 
 def clean_answer(v: str) -> str:
     "A final-answer string without math delimiters, trailing punctuation or a unit word after a number: '$19$ bits.' -> '19'."
+    if v.isdecimal() and len(v) <= 400: return v     # digits only: no strip, delimiter or box changes it, and it is returned below
     v = v[:400].strip().strip("*").strip().rstrip(".;,!").strip()
     if "\\" in v or "$" in v:     # a delimiter or a box needs one
         v = _DELIM_RE.sub("", _DELIM_RE.sub("", v).strip()).strip().rstrip(".;,!").strip()
@@ -1211,9 +1242,9 @@ def extract_trace(reasoning: str,  # a long reasoning trace
         elif checked is not None:
             v = _norm_value(clean_answer(checked))
             if v in named: steps[i] = (meta, _q(f"Does re-checking {named[v]} confirm {checked}?"), a)
-        elif desc and a not in ("yes", "no") and len(desc) <= 80 and (_NP_OK_RE.match(desc) and not _NP_BAD_RE.search(desc) or _is_arith(desc) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
+        elif desc and a not in ("yes", "no") and len(desc) <= 80 and ((nm := _NP_OK_RE.match(desc) and not _np_bad(desc)) or (ar := _is_arith(desc)) or _VAR_RE.fullmatch(desc)):   # a name ('the total cost', 'p(5)') or a calculation
             v = _norm_value(clean_answer(a))
-            if v not in named or not _is_arith(desc): named[v] = desc     # a name in words beats a calculation ('756 - 336')
+            if v not in named or nm or not ar: named[v] = desc     # a name in words beats a calculation ('756 - 336'): `not _is_arith(desc)` (no name opens as a calculation)
     steps = [Step(*t[:3], span=(offset + g.s, offset + g.e)) for t, g in zip(steps, groups)]
     return Structure(steps, _squash(fin, 120), warnings)
 

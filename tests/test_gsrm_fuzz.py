@@ -573,6 +573,43 @@ def test_detex_equals_the_plain_one():
         t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 14)))
         assert G._detex(t) == _plain_detex(t), t
 
+# each pattern written so that every match opens with a literal character (which `re` scans for quickly), against the plain pattern it
+# stands for: (name, the fast form, the plain form), each a function of the text
+LITERAL_OPENING_FORMS = [
+    ("_TEX_DROP_RE", lambda s: G._TEX_DROP_RE.sub("", s), lambda s: G._TEX_RE.sub("", s)),
+    ("_TEX_GROUP_AT_RE", lambda s: G._TEX_GROUP_AT_RE.sub(lambda m: m.group(1), s), lambda s: G._TEX_GROUP_RE.sub(lambda m: m.group(1), s)),
+    ("_TEX_FN_DROP_RE", lambda s: G._TEX_FN_DROP_RE.sub("", s), lambda s: G._TEX_FN_RE.sub(lambda m: m.group(1), s)),
+    ("_CLAUSE_CUT_AT_RE", lambda s: G._CLAUSE_CUT_AT_RE.split(s), lambda s: G._CLAUSE_CUT_RE.split(s)),
+    ("_WORDS_AT_RE", lambda s: G._WORDS_AT_RE.sub(" ", s), lambda s: G._WORDS_RE.sub(" ", s)),
+    ("_DIGITS_GAP_AT_RE", lambda s: G._DIGITS_GAP_AT_RE.split(s), lambda s: G._DIGITS_GAP_RE.split(s)),
+]
+LITERAL_OPENING_PIECES = ["\\", "\\(", "\\)", "\\[", "\\]", "$", "$$", "\\left", "\\right", "\\displaystyle", "left", "leftx", "\\leftx", "\\,", "\\;", "\\!",
+                          "\\ ", "^", "_", "{", "}", "^{", "_{", "{12}", "{-1.5}", "{abcdefghi}", "{x y}", "\\ln", "\\log", "\\logx", "\\pi", "\\pin",
+                          "\\sqrt", "\\binom", "\\sin", "\\cos", "\\tan", "\\exp", "ln", "pi", "(", ")", "x", "2", "é", "ı", " ", "\n", "\u00a0",
+                          "\t", "  ", "\x1c", "\u2003", ",", ";", ".", ":", "_", "9", "12", "3.5", "+", "'", "’"] + G._CLAUSE_WORDS + [
+                          "IS", "This", "island", "as", "also", "wasn't", "is_", "then9", "ofx", "Of", "a", "b", "xy", "AbC", "éa", "aé", "ﬁ", "K", "ǅ"]
+
+def test_literal_opening_patterns_equal_the_plain_ones():
+    "Each pattern rewritten to open with a literal or a class (a `\\b` or lookbehind moved after the first character, `\\$+` as `\\$\\$*`, a group kept by a lookahead) rewrites or splits as its plain pattern."
+    r = random.Random(30)
+    for _ in range(20000):
+        t = "".join(r.choice(LITERAL_OPENING_PIECES) for _ in range(r.randrange(0, 16)))
+        for name, fast, plain in LITERAL_OPENING_FORMS:
+            assert fast(t) == plain(t), (name, t)
+
+def test_np_bad_equals_the_plain_pattern():
+    "`_np_bad` (lowered ASCII text: the opening words matched at the start, the rest by a pattern whose every match opens with a literal) finds what `_NP_BAD_RE` finds."
+    r = random.Random(31)
+    words = G._NP_BAD_OPEN + [w.rstrip("?") for w in G._NP_BAD_WORDS] + ["ends", "gives", "means", "IS", "Which", "THAT'S", "It's", "I", "island", "this1",
+             "_so", "so_", "isn't", "thesis", "the", "total", "number", "of", "apples", "x", "9", "?", "=", ",", ", ", ";", "'", "’", "ı", "İ", "ſ", "K", "é", "ǅ"]
+    n = 0
+    for _ in range(20000):
+        t = "".join(r.choice(words) + r.choice(["", " ", " ", "  ", "\n", "-", "'"]) for _ in range(r.randrange(0, 8)))
+        plain = G._NP_BAD_RE.search(t) is not None
+        assert G._np_bad(t) == plain, t
+        n += plain
+    assert 5000 < n < 19000, n
+
 def _plain_clean_answer(v):
     "`clean_answer` as first written: both delimiter passes, the box and the number pattern always run."
     from rlkd_nb.core import last_boxed
@@ -591,6 +628,21 @@ def test_clean_answer_equals_the_plain_one():
     for _ in range(20000):
         t = "".join(r.choice(pieces) for _ in range(r.randrange(0, 10)))
         assert G.clean_answer(t) == _plain_clean_answer(t), t
+    for t in ("1" * 400, "1" * 401, "٣" * 500, "12" * 300 + " bits"):      # digits only return at once, within the 400 characters read
+        assert G.clean_answer(t) == _plain_clean_answer(t), t
+
+def test_a_name_never_opens_as_a_calculation():
+    "extract_trace reads `_is_arith(desc)` only where `desc` is no name (`_NP_OK_RE` opens with a word, `_ARITH_RE` with a digit, sign or '('): a name is no calculation."
+    r = random.Random(33)
+    pieces = ["the", "The", "a", "an", "this", "total", "number", "all", "İts", "ıts", "THE", " ", "  ", "\t", "-", "(", "3", "12", "+", "*", "/", "!", "x", "é", "٣"]
+    n = 0
+    for _ in range(20000):
+        t = "".join(r.choice(pieces) + r.choice(["", " "]) for _ in range(r.randrange(0, 8)))
+        if r.random() < 0.5: t += r.choice(["3 + 4", "(2 * 5)", "-1 - 2", "9!", "6 × 7"])
+        nm, ar = G._NP_OK_RE.match(t), G._is_arith(t)
+        assert not (nm and ar), t
+        n += bool(nm) + 2 * ar
+    assert n > 4000, n
 
 def _plain_chain_question(text, p):
     "`_chain_question` as first written: each anchored pattern removed by `sub`, every part read, the first expression found by a generator."
@@ -635,6 +687,22 @@ def test_chain_question_equals_the_plain_one():
         assert a == _plain_chain_question(t, p), (t, p)
         n += a is not None; named += bool(a and a[2])
     assert n > 600 and named > 300, (n, named)
+
+def test_chain_question_display_label_as_the_plain_one():
+    "A chain alone on its line takes its label from the line before it that ends with ':' (less its verb, by `_np_end`, and its lead words): as the plain reader."
+    r = random.Random(32)
+    n = 0
+    for _ in range(6000):
+        prev = "".join(r.choice(["", "First. ", "Why? ", "So, ", "Thus ", "OK ", "ſo ", "and then "]) for _ in range(r.randrange(0, 3)))
+        prev += r.choice(["the total number of arrangements", "The number of eggs", "this sum", "it", "x", "the cost of é", "what we want", "total"])
+        prev += r.choice(["", " is", " would be", " equals", " are approximately", " comes to", " was about", " İs", " IS", " is now", " then"])
+        prev += r.choice([":", " :", "::", ":\t", "", ": "]) + r.choice(["", "\n", "  \n"])
+        t = r.choice(["", "Some words.\n"]) + prev + "\n" + r.choice(["\\[ (10 - 1)! = 9! = ", "= ", "12 = ", "$$ 3 \\times 4 = ", "- 2 + 3 = ", "So 4 ≈ "]) + "12"
+        if r.random() < 0.2: t = t.upper()
+        a = G._chain_question(t, len(t) - 2)
+        assert a == _plain_chain_question(t, len(t) - 2), t
+        n += bool(a and a[2])
+    assert n > 1500, n
 
 _PLAIN_RESULT_RE = re.compile(    # `_RESULT_RE` as first written: spaces and fillers as `[ \t]*(?:…)*[ \t]*`, no test of how a value opens
     r"(?:(?<![<>!=])=(?!=)|≈|\\approx|\b(?:is|are|was|were|equals?|gives?|get|gets|got|becomes?|makes?|yields?|has|have|"
