@@ -722,7 +722,7 @@ def _unit_after(tail: str) -> tuple[str, str] | None:
     m = _PP_RE.match(tail, tail.find(unit[-1]) + len(unit[-1]))
     return " ".join(unit), (m.group("pp").strip() if m else "")
 
-# %% ../nbs/04_gsrm.ipynb #603f89d4
+# %% ../nbs/04_gsrm.ipynb #5e1d0b7c
 def _np_end(head: str):
     "`_NP_END_RE.search(head)`, tried only over the last four words: a match ('is', 'would be', an adverb, a colon) holds at most four."
     w = head.rsplit(None, 4)            # the pattern opens with whitespace, so its own search tries every character of the sentence
@@ -740,6 +740,7 @@ def _np_bad(s: str) -> bool:
     low = s.lower()
     return _NP_BAD_OPEN_LOW_RE.match(low) is not None or _NP_BAD_LOW_RE.search(low) is not None
 
+# %% ../nbs/04_gsrm.ipynb #603f89d4
 _VAR_RE = re.compile(r"[A-Za-z](?:_\w{1,4}|\([\w ,./+\-]{1,12}\))?|[A-Z]{2,5}")   # 'r', 'x_1', 'p(5)', 'Q(0)', 'EAR'
 _VAR_HEAD_RE = re.compile(rf"(?:{_VAR_RE.pattern})(?=[\s,]|$)")                    # a head that opens with a whole variable
 _REL_RE = re.compile(r"\s(?:where|in which|for which|such that|so that)\s")      # a relative clause may hold a verb: 'the number of arrangements where the plates are adjacent'
